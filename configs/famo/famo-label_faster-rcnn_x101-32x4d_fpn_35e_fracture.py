@@ -1,0 +1,16 @@
+# Label-level FAMO (ablation): the ground-truth boxes themselves are squared
+# in training, after every geometric step, so the detector learns and
+# predicts squares. The test pipeline is unchanged: predictions are evaluated
+# against the original tight boxes. Keep this pipeline equal to the
+# baseline's plus SquareGTBoxes (tests/test_configs checks it).
+_base_ = './faster-rcnn_x101-32x4d_fpn_35e_fracture.py'
+
+train_pipeline = [
+    dict(type='LoadRadiograph'),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='Resize', scale={{_base_.image_scale}}, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='SquareGTBoxes'),
+    dict(type='PackDetInputs', meta_keys={{_base_.meta_keys}})
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

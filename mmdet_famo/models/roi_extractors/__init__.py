@@ -1,0 +1,3 @@
+from .famo_roi_extractor import FAMOBBoxRoIExtractor
+
+__all__ = ['FAMOBBoxRoIExtractor']

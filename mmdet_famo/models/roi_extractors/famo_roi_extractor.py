@@ -1,0 +1,138 @@
+# Copyright (c) mmdet-famo contributors. All rights reserved.
+from typing import List, Optional, Tuple
+
+import torch
+from torch import Tensor
+
+from mmdet.models.roi_heads.roi_extractors import SingleRoIExtractor
+from mmdet.registry import MODELS
+from mmdet.utils import ConfigType, OptMultiConfig
+
+LEVEL_BY = ('square', 'original')
+BORDER_MODES = ('keep', 'clip_to_features')
+
+
+@MODELS.register_module()
+class FAMOBBoxRoIExtractor(SingleRoIExtractor):
+    """RoI-Align on squared RoIs: the Feature Ambiguity Mitigate Operator.
+
+    RoI-Align resizes every RoI to a fixed square grid, so a fracture line
+    lying horizontally (a narrow box) and the same line lying obliquely (a
+    squarish box) become differently distorted features of one class (the
+    paper's Methods, "Feature ambiguity", Figs. 6-7). FAMO expands each RoI's
+    short side to its long side about the RoI's centre before RoI-Align:
+    ``(cx, cy, w, h) -> (cx, cy, s, s)`` with ``s = max(w, h)``, so the pooled
+    features keep the fracture's shape whatever its direction.
+
+    Only the pooled features change. The RoI head keeps computing regression
+    targets from, and decoding deltas onto, the original proposals, so the
+    detector still predicts boxes of the fracture's true shape. The same
+    squaring is applied in training and inference.
+
+    Two choices the paper leaves open, both configurable:
+
+    - ``level_by='square'`` (default): the FPN level is chosen from the
+      square's size ``s``. FPN's level rule keeps the number of feature cells
+      under a RoI roughly constant; the cells pooled are those under the
+      square, so the square's size is the one that keeps that rule true (and
+      it equals feeding the squared box to the unchanged RoI pipeline, the
+      paper's description). ``'original'`` picks the level from the
+      proposal's own ``sqrt(w * h)``, as the baseline would.
+    - ``border='keep'`` (default): a square that runs past the image keeps its
+      size and centre; RoI-Align samples zeros outside the feature map, the
+      same as the batch padding, and the fracture keeps its shape. Clipping
+      would squeeze border RoIs back into rectangles, the distortion FAMO
+      exists to remove. ``'clip_to_features'`` clips squares to the feature
+      maps' extent (the padded batch: the RoI-extractor interface is not
+      given each image's own shape) for ablation.
+
+    Args:
+        roi_layer (:obj:`ConfigDict` or dict): RoI layer type and arguments.
+        out_channels (int): Output channels of RoI layers.
+        featmap_strides (List[int]): Strides of input feature maps.
+        finest_scale (int): Scale threshold of mapping to level 0.
+            Defaults to 56.
+        level_by (str): ``'square'`` or ``'original'``; see above.
+        border (str): ``'keep'`` or ``'clip_to_features'``; see above.
+        init_cfg (:obj:`ConfigDict` or dict or list, optional):
+            Initialization config dict. Defaults to None.
+    """
+
+    def __init__(self,
+                 roi_layer: ConfigType,
+                 out_channels: int,
+                 featmap_strides: List[int],
+                 finest_scale: int = 56,
+                 level_by: str = 'square',
+                 border: str = 'keep',
+                 init_cfg: OptMultiConfig = None) -> None:
+        if level_by not in LEVEL_BY:
+            raise ValueError(f'level_by must be one of {LEVEL_BY}, '
+                             f'got {level_by!r}')
+        if border not in BORDER_MODES:
+            raise ValueError(f'border must be one of {BORDER_MODES}, '
+                             f'got {border!r}')
+        super().__init__(
+            roi_layer=roi_layer,
+            out_channels=out_channels,
+            featmap_strides=featmap_strides,
+            finest_scale=finest_scale,
+            init_cfg=init_cfg)
+        self.level_by = level_by
+        self.border = border
+
+    def square_rois(self, rois: Tensor, feats: Tuple[Tensor]) -> Tensor:
+        """Expand each RoI's short side to its long side about its centre.
+
+        Args:
+            rois (Tensor): RoIs ``(n, 5)``: batch index, x1, y1, x2, y2.
+            feats (Tuple[Tensor]): Multi-scale features; their extent bounds
+                the squares when ``border='clip_to_features'``.
+
+        Returns:
+            Tensor: Squared RoIs, shape ``(n, 5)``.
+        """
+        x1, y1, x2, y2 = rois[:, 1:].unbind(dim=1)
+        half_side = torch.maximum(x2 - x1, y2 - y1) / 2
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+        squares = torch.stack([
+            rois[:, 0], cx - half_side, cy - half_side, cx + half_side,
+            cy + half_side
+        ], dim=1)
+        if self.border == 'clip_to_features':
+            height = feats[0].size(-2) * self.featmap_strides[0]
+            width = feats[0].size(-1) * self.featmap_strides[0]
+            squares[:, 1::2] = squares[:, 1::2].clamp(0, width)
+            squares[:, 2::2] = squares[:, 2::2].clamp(0, height)
+        return squares
+
+    def map_roi_levels(self, rois: Tensor, num_levels: int) -> Tensor:
+        """Map RoIs to FPN levels by the original size if so configured.
+
+        :meth:`forward` hands this method the squares; with
+        ``level_by='original'`` the level comes from the proposals kept by
+        :meth:`forward` for this call.
+        """
+        if self.level_by == 'original':
+            rois = self._level_rois
+        return super().map_roi_levels(rois, num_levels)
+
+    def forward(self,
+                feats: Tuple[Tensor],
+                rois: Tensor,
+                roi_scale_factor: Optional[float] = None) -> Tensor:
+        """Pool the features under the squared RoIs.
+
+        Args:
+            feats (Tuple[Tensor]): Multi-scale features.
+            rois (Tensor): RoIs ``(n, 5)``: batch index, x1, y1, x2, y2.
+            roi_scale_factor (float, optional): Scale applied to the squares
+                after squaring, as in :class:`SingleRoIExtractor`.
+
+        Returns:
+            Tensor: RoI features ``(n, out_channels, *output_size)``.
+        """
+        rois = rois.type_as(feats[0])
+        self._level_rois = rois
+        return super().forward(feats, self.square_rois(rois, feats),
+                               roi_scale_factor)

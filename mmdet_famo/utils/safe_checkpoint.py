@@ -1,0 +1,57 @@
+"""Let ``torch.load(weights_only=True)`` read mmengine checkpoints.
+
+torch >= 2.6 loads with ``weights_only=True`` by default, while mmengine
+0.10.7 calls ``torch.load`` without the argument.  A resumable checkpoint holds,
+besides tensors, the runner's ``message_hub`` (mmengine ``HistoryBuffer``
+objects with numpy arrays) and numpy scalars in ``meta``, so loading it fails.
+
+Instead of turning the safety off for every file (``weights_only=False``), we
+allow-list exactly what mmengine writes: ``HistoryBuffer`` and the numpy
+array/scalar/dtype reconstructors.  ``HistoryBuffer`` also pickles its
+statistics registry as ``getattr(HistoryBuffer, 'min')`` and friends; a plain
+``builtins.getattr`` on the allow-list would let a crafted file reach any
+attribute (and from there ``eval``), so the name ``builtins.getattr`` is bound
+to :func:`history_buffer_statistic`, which resolves only those four methods.
+"""
+import pickle
+
+import numpy as np
+import torch
+from mmengine.logging.history_buffer import HistoryBuffer
+
+HISTORY_BUFFER_STATISTICS = ('min', 'max', 'current', 'mean')
+
+
+def history_buffer_statistic(owner, name: str):
+    """A ``getattr`` restricted to ``HistoryBuffer``'s statistics methods."""
+    if owner is not HistoryBuffer or name not in HISTORY_BUFFER_STATISTICS:
+        raise pickle.UnpicklingError(
+            f'getattr({owner!r}, {name!r}) is not allowed in a checkpoint '
+            'loaded with weights_only=True')
+    return getattr(owner, name)
+
+
+def numpy_dtype_classes() -> list:
+    """The concrete numpy dtype classes (``numpy.dtypes.Float64DType`` ...)."""
+    return [
+        cls for cls in vars(np.dtypes).values()
+        if isinstance(cls, type) and issubclass(cls, np.dtype)
+    ]
+
+
+def allow_mmengine_checkpoints() -> None:
+    """Add mmengine's checkpoint contents to torch's weights-only allow-list.
+
+    Idempotent; safe to call on every import of :mod:`mmdet_famo`.
+    """
+    multiarray = np._core.multiarray if hasattr(np, '_core') else \
+        np.core.multiarray  # numpy < 2
+    torch.serialization.add_safe_globals([
+        HistoryBuffer,
+        np.ndarray,
+        np.dtype,
+        multiarray._reconstruct,
+        multiarray.scalar,
+        *numpy_dtype_classes(),
+        (history_buffer_statistic, 'builtins.getattr'),
+    ])

@@ -1,0 +1,77 @@
+"""A FAMO config differs from its baseline only where FAMO differs."""
+import pytest
+from mmengine.config import Config
+
+FAMO_PAIRS = [
+    ('configs/famo/faster-rcnn_x101-32x4d_fpn_35e_fracture.py',
+     'configs/famo/famo_faster-rcnn_x101-32x4d_fpn_35e_fracture.py'),
+    ('configs/famo/faster-rcnn_x101-64x4d_fpn_35e_fracture.py',
+     'configs/famo/famo_faster-rcnn_x101-64x4d_fpn_35e_fracture.py'),
+]
+LABEL_PAIR = (
+    'configs/famo/faster-rcnn_x101-32x4d_fpn_35e_fracture.py',
+    'configs/famo/famo-label_faster-rcnn_x101-32x4d_fpn_35e_fracture.py')
+
+
+def flatten(value, prefix=''):
+    """{'a': {'b': [1, {'c': 2}]}} -> {'a.b.0': 1, 'a.b.1.c': 2}."""
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, (list, tuple)):
+        items = enumerate(value)
+    else:
+        return {prefix: value}
+    flat = {}
+    for key, item in items:
+        flat.update(flatten(item, f'{prefix}{key}.'))
+    return flat
+
+
+def resolved_difference(base_file, other_file):
+    base = flatten(Config.fromfile(base_file).to_dict())
+    other = flatten(Config.fromfile(other_file).to_dict())
+    keys = set(base) | set(other)
+    return {k: (base.get(k), other.get(k))
+            for k in keys if base.get(k) != other.get(k)}
+
+
+@pytest.mark.parametrize('baseline, famo', FAMO_PAIRS)
+def test_famo_config_differs_only_in_the_extractor(baseline, famo):
+    assert resolved_difference(baseline, famo) == {
+        'model.roi_head.bbox_roi_extractor.type.':
+        ('SingleRoIExtractor', 'FAMOBBoxRoIExtractor')
+    }
+
+
+def test_label_famo_config_only_squares_training_labels():
+    baseline, label = LABEL_PAIR
+    base_pipeline = Config.fromfile(baseline).train_dataloader.dataset.pipeline
+    label_pipeline = Config.fromfile(label).train_dataloader.dataset.pipeline
+    assert label_pipeline[:-2] == base_pipeline[:-1]
+    assert label_pipeline[-2] == dict(type='SquareGTBoxes')
+    assert label_pipeline[-1] == base_pipeline[-1]
+    assert all(
+        key.startswith(('train_dataloader.dataset.pipeline.',
+                        'train_pipeline.'))
+        for key in resolved_difference(baseline, label))
+
+
+def test_paper_recipe():
+    cfg = Config.fromfile(FAMO_PAIRS[0][1])
+    assert cfg.model.backbone.type == 'ResNeXt'
+    assert cfg.model.backbone.init_cfg.type == 'Pretrained'  # stock weights
+    assert cfg.model.roi_head.bbox_head.num_classes == 1
+    assert cfg.optim_wrapper.optimizer.type == 'SGD'
+    assert cfg.optim_wrapper.optimizer.lr == 0.005
+    warmup, = cfg.param_scheduler  # warm-up, then held: no decay step
+    assert warmup.type == 'LinearLR' and warmup.end == 500
+    assert warmup.start_factor * cfg.optim_wrapper.optimizer.lr == \
+        pytest.approx(0.001)
+    assert cfg.auto_scale_lr == dict(enable=True, base_batch_size=4)
+    assert cfg.train_dataloader.batch_size == 1
+    assert cfg.train_cfg.max_epochs == 35
+    assert cfg.default_hooks.checkpoint.interval == 1
+    assert cfg.default_hooks.checkpoint.save_best
+    assert cfg.train_dataloader.dataset.filter_cfg.filter_empty_gt is False
+    resize = [t for t in cfg.test_pipeline if t.type == 'Resize'][0]
+    assert resize.scale == (800, 800) and resize.keep_ratio
