@@ -55,7 +55,7 @@ else
   step "mmcv 2.1.0 with compiled ops (from source if not cached; log: $venv/mmcv-build.log)"
   MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} CFLAGS="${CFLAGS:-} -O2 -g0" \
     pip install -v --no-build-isolation mmcv==2.1.0 2>&1 | tee "$venv/mmcv-build.log" |
-    sed -u -n -E 's#^\[([0-9]+/[0-9]+)\].* -c [^ ]*/(mmcv/ops/[^ ]+).*#  compiled [\1] \2#p; s#^(Successfully installed.*|.*[Ee]rror.*)#  \1#p'
+    sed -u -n -E 's#^ *\[([0-9]+/[0-9]+)\].* -c [^ ]*/(mmcv/ops/[^ ]+).*#  compiled [\1] \2#p; s#^ *(Successfully installed.*|error:.*|ERROR:.*)#  \1#p'
   python -c "import mmcv.ops" || { echo "mmcv build failed; see $venv/mmcv-build.log" >&2; exit 1; }
 fi
 
