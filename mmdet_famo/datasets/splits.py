@@ -1,0 +1,142 @@
+"""Patient-level data splits and the leakage check.
+
+Views of one case, and cases of one patient, look alike (same anatomy, same
+fracture seen from two sides, same hardware).  If they fall into both the
+training and the test split the test measures memory, not detection, so the
+split unit is the patient.  The splits are stratified by body part and by
+fracture presence so that every split has the per-body-part mix the paper
+reports on (Results, Tables 4 and 5).
+"""
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Dict, List, Mapping, Sequence, Tuple
+
+import numpy as np
+
+from .coco_builder import ALL_IMAGES, DatasetRecordError, subset_coco
+
+DEFAULT_RATIOS = {'train': 0.7, 'val': 0.1, 'test': 0.2}
+LEAKAGE_KEYS = ('patient_id', 'case_id', 'file_name')
+
+
+@dataclass(frozen=True)
+class Leak:
+    """One ``key`` value (a patient, case or file) found in several
+    splits."""
+    key: str
+    value: str
+    splits: Tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f'{self.key} {self.value!r} is in {", ".join(self.splits)}'
+
+
+def normalise_ratios(ratios: Mapping[str, float]) -> Dict[str, float]:
+    """Ratios scaled to sum to 1, e.g. ``{'train': 7, 'val': 1, 'test': 2}``
+    becomes ``{'train': 0.7, 'val': 0.1, 'test': 0.2}``."""
+    if ALL_IMAGES in ratios:
+        raise ValueError(f'{ALL_IMAGES!r} cannot name a split: '
+                         f'{ALL_IMAGES}.json holds every image')
+    values = np.asarray(list(ratios.values()), dtype=np.float64)
+    if values.size == 0 or (values < 0).any() or values.sum() <= 0 \
+            or not np.isfinite(values).all():
+        raise ValueError(
+            f'split ratios must be non-negative with a positive sum, got '
+            f'{dict(ratios)}')
+    return dict(zip(ratios, (values / values.sum()).tolist()))
+
+
+def patient_strata(coco: Mapping) -> Dict[str, Tuple[str, bool]]:
+    """Each patient's stratum: (the body part of most of their images,
+    whether any of their images shows a fracture)."""
+    fractured_images = {a['image_id'] for a in coco['annotations']}
+    body_parts = defaultdict(Counter)
+    fractured = defaultdict(bool)
+    for image in coco['images']:
+        patient = str(image['patient_id'])
+        body_parts[patient][image['body_part']] += 1
+        fractured[patient] |= image['id'] in fractured_images
+    return {
+        patient: (min(parts, key=lambda part:
+                      (-parts[part], part)), fractured[patient])
+        for patient, parts in body_parts.items()
+    }
+
+
+def split_by_patient(coco: Mapping,
+                     ratios: Mapping[str, float] = DEFAULT_RATIOS,
+                     seed: int = 0) -> Dict[str, dict]:
+    """Split a COCO dict into ``ratios``' splits so that no patient is in
+    two of them, stratified by body part and fracture presence.
+
+    Patients are shuffled with ``seed``, grouped by stratum, and dealt out
+    in that order, each to the split furthest below its share of the images
+    dealt so far.  Every stratum is a run of consecutive patients, so each
+    split gets its share of every stratum, to within about one patient, and
+    of the whole set.
+
+    Args:
+        coco (Mapping): A COCO dict in the package's format.
+        ratios (Mapping[str, float]): Split name to its share of the images;
+            scaled to sum to 1, a share may be 0.
+        seed (int): Seed of the shuffle; the same seed gives the same split.
+
+    Returns:
+        dict[str, dict]: Split name to its COCO dict (image ids kept).
+    """
+    shares = normalise_ratios(ratios)
+    names = list(shares)
+    target = np.asarray(list(shares.values()))
+    images_of = defaultdict(list)
+    for image in coco['images']:
+        images_of[str(image['patient_id'])].append(image['id'])
+    strata = patient_strata(coco)
+    patients = sorted(images_of)
+    shuffled = [
+        patients[i]
+        for i in np.random.default_rng(seed).permutation(len(patients))
+    ]
+    dealt = np.zeros(len(names))
+    split_of_image = {}
+    for patient in sorted(shuffled, key=strata.__getitem__):
+        images = images_of[patient]
+        split = int(np.argmax(target * (dealt.sum() + len(images)) - dealt))
+        dealt[split] += len(images)
+        split_of_image.update((image_id, split) for image_id in images)
+    return {
+        name:
+        subset_coco(coco, [
+            image['id']
+            for image in coco['images'] if split_of_image[image['id']] == index
+        ])
+        for index, name in enumerate(names)
+    }
+
+
+def find_leakage(splits: Mapping[str, Mapping],
+                 keys: Sequence[str] = LEAKAGE_KEYS) -> List[Leak]:
+    """Every patient, case or image file found in more than one split.
+
+    Args:
+        splits (Mapping[str, Mapping]): Split name to its COCO dict.
+        keys (Sequence[str]): Image-record keys to check.
+
+    Returns:
+        list[Leak]: The leaks, by key and value; empty when the splits are
+        disjoint.
+    """
+    order = {name: index for index, name in enumerate(splits)}
+    leaks = []
+    for key in keys:
+        owners = defaultdict(set)
+        for name, coco in splits.items():
+            for image in coco['images']:
+                if image.get(key) in (None, ''):
+                    raise DatasetRecordError(
+                        f'split {name!r}: image {image.get("id")} '
+                        f'({image.get("file_name")!r}) has no {key}')
+                owners[str(image[key])].add(name)
+        leaks.extend(
+            Leak(key, value, tuple(sorted(names, key=order.__getitem__)))
+            for value, names in sorted(owners.items()) if len(names) > 1)
+    return leaks

@@ -1,0 +1,1 @@
+from .fracture_case_metric import FractureCaseMetric  # noqa: F401

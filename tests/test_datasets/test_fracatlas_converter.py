@@ -1,0 +1,127 @@
+"""FracAtlas converter on a fixture in FracAtlas's layout."""
+import json
+
+import pytest
+
+from mmdet_famo.datasets.coco_builder import (DatasetRecordError,
+                                              check_fracture_coco)
+from mmdet_famo.datasets.converters import convert_fracatlas, official_split
+from mmdet_famo.datasets.splits import find_leakage
+
+COCO_FILE = ('Annotations', 'COCO JSON', 'COCO_fracture_masks.json')
+
+
+def polygon_extent(polygon):
+    xs, ys = polygon[0::2], polygon[1::2]
+    return [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]
+
+
+def edit_source(root, edit):
+    path = root.joinpath(*COCO_FILE)
+    coco = json.loads(path.read_text())
+    edit(coco)
+    path.write_text(json.dumps(coco))
+
+
+def test_images_metadata_and_boxes(fracatlas_root):
+    coco = convert_fracatlas(fracatlas_root, progress=False)
+    check_fracture_coco(coco, 'converted')
+    images = {image['file_name']: image for image in coco['images']}
+    assert list(images) == [
+        'Fractured/IMG1.jpg', 'Fractured/IMG2.jpg', 'Non_fractured/IMG3.jpg',
+        'Non_fractured/IMG4.jpg'
+    ]
+    assert [(i['width'], i['height']) for i in images.values()] == [(60, 50),
+                                                                    (40, 30),
+                                                                    (40, 30),
+                                                                    (40, 30)]
+    # no patient ids in FracAtlas: each image is its own patient and case
+    assert [(i['case_id'], i['patient_id']) for i in images.values()
+            ] == [(f'IMG{k}', f'IMG{k}') for k in range(1, 5)]
+    assert [(i['body_part'], i['view'])
+            for i in images.values()] == [('hand', 'frontal'),
+                                          ('mixed', 'lateral'),
+                                          ('leg', 'multiple'),
+                                          ('hip', 'oblique')]
+
+    source = json.loads(fracatlas_root.joinpath(*COCO_FILE).read_text())
+    by_image = {}
+    for annotation in coco['annotations']:
+        by_image.setdefault(annotation['image_id'], []).append(annotation)
+    first = images['Fractured/IMG1.jpg']['id']
+    # the two overlapping outlines of IMG1 stay two instances, each boxed
+    # by its own outline (FracAtlas's own boxes are ignored)
+    assert [a['bbox'] for a in by_image[first]] == [
+        polygon_extent(a['segmentation'][0]) for a in source['annotations'][:2]
+    ]
+    assert by_image[first][0]['bbox'] == [10.5, 11.0, 19.5, 11.0]
+    assert by_image[images['Fractured/IMG2.jpg']['id']][0]['bbox'] == [
+        1.0, 2.0, 38.5, 4.0
+    ]
+    # the fracture-free images are kept, without annotations
+    for name in ('Non_fractured/IMG3.jpg', 'Non_fractured/IMG4.jpg'):
+        assert images[name]['id'] not in by_image
+
+
+def test_official_split_keeps_fractured_images_where_fracatlas_puts_them(
+        fracatlas_root):
+    coco = convert_fracatlas(fracatlas_root, progress=False)
+    splits = official_split(
+        fracatlas_root, coco, dict(train=0.5, val=0.0, test=0.5), seed=0)
+    names = {
+        split: sorted(i['file_name'] for i in content['images'])
+        for split, content in splits.items()
+    }
+    assert 'Fractured/IMG1.jpg' in names['train']
+    assert names['val'] == ['Fractured/IMG2.jpg']
+    assert sorted(names['train'] + names['test']) == [
+        'Fractured/IMG1.jpg', 'Non_fractured/IMG3.jpg',
+        'Non_fractured/IMG4.jpg'
+    ]
+    assert len(names['test']) == 1  # one negative each to train and test
+    assert find_leakage(splits) == []
+    with pytest.raises(ValueError, match='needs ratios for'):
+        official_split(fracatlas_root, coco, dict(train=1, valid=1), seed=0)
+
+
+def test_missing_image_file_is_named(fracatlas_root):
+    (fracatlas_root / 'images' / 'Non_fractured' / 'IMG3.jpg').unlink()
+    with pytest.raises(
+            DatasetRecordError,
+            match='IMG3.jpg is in neither.*missing image file'):
+        convert_fracatlas(fracatlas_root, progress=False)
+
+
+def test_polygon_outside_the_image_is_named(fracatlas_root):
+
+    def push_out(coco):
+        coco['annotations'][2]['segmentation'][0][2] = 55.0  # IMG2 is 40 wide
+
+    edit_source(fracatlas_root, push_out)
+    with pytest.raises(
+            DatasetRecordError,
+            match=r'annotation 3 \(IMG2.jpg\).*outside the 40x30'):
+        convert_fracatlas(fracatlas_root, progress=False)
+
+
+def test_unknown_category_is_named(fracatlas_root):
+
+    def relabel(coco):
+        coco['annotations'][1]['category_id'] = 4
+
+    edit_source(fracatlas_root, relabel)
+    with pytest.raises(
+            DatasetRecordError, match='annotation 2 has unknown category 4'):
+        convert_fracatlas(fracatlas_root, progress=False)
+
+
+def test_size_disagreement_is_named(fracatlas_root):
+
+    def resize(coco):
+        coco['images'][0]['width'] = 61
+
+    edit_source(fracatlas_root, resize)
+    with pytest.raises(
+            DatasetRecordError,
+            match='IMG1.jpg is 61x50 in the annotations but 60x50'):
+        convert_fracatlas(fracatlas_root, progress=False)

@@ -1,0 +1,52 @@
+"""Report patients, cases or image files that occur in more than one split.
+
+Exits with status 1 when there is any leakage, so it can guard a pipeline.
+
+Example::
+
+    python tools/dataset_converters/check_leakage.py \
+        data/phantom/annotations/{train,val,test}.json
+"""
+import argparse
+import os.path as osp
+import sys
+
+from mmengine.fileio import load
+
+from mmdet_famo.datasets.coco_builder import DatasetRecordError
+from mmdet_famo.datasets.splits import LEAKAGE_KEYS, find_leakage
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Check split files for patient, case or image leakage')
+    parser.add_argument(
+        'split_files', nargs='+', help='COCO files, one per split')
+    parser.add_argument(
+        '--keys',
+        nargs='+',
+        default=list(LEAKAGE_KEYS),
+        help='image-record keys that must not be shared between splits')
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    if len(args.split_files) < 2:
+        sys.exit('error: give at least two split files')
+    splits = {path: load(path) for path in args.split_files}
+    try:
+        leaks = find_leakage(splits, args.keys)
+    except DatasetRecordError as e:
+        sys.exit(f'error: {e}')
+    for leak in leaks:
+        print(f'LEAK: {leak}')
+    counts = {key: sum(leak.key == key for leak in leaks) for key in args.keys}
+    names = ', '.join(osp.basename(path) for path in splits)
+    print(f'{names}: ' + ', '.join(f'{count} {key} value(s) in several splits'
+                                   for key, count in counts.items()))
+    sys.exit(1 if leaks else 0)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,73 @@
+"""Convert a folder of DICOM radiographs plus fracture instance
+segmentations to the package's COCO format, split by patient.
+
+Segmentations come as a COCO file (polygons or RLE, ``file_name`` relative
+to the DICOM folder) or as one mask image per instance
+(``<dicom path without .dcm>_<k>.png``).  Case, patient, body part and view
+are read from the DICOM tags where the COCO image records do not give them.
+
+Example::
+
+    python tools/dataset_converters/dicom_to_coco.py data/hospital/images \
+        --coco data/hospital/segmentations.json \
+        --out-dir data/hospital/annotations \
+        --ratios train=0.7 val=0.1 test=0.2
+"""
+import argparse
+import sys
+
+from mmengine.config import DictAction
+
+from mmdet_famo.datasets.coco_builder import (DatasetRecordError,
+                                              save_annotations, summary_table)
+from mmdet_famo.datasets.converters import convert_dicom_folder
+from mmdet_famo.datasets.splits import DEFAULT_RATIOS, split_by_patient
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Convert DICOM radiographs and instance segmentations '
+        'to COCO with case metadata, split by patient')
+    parser.add_argument('dicom_dir', help='folder of DICOM files (recursive)')
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument('--coco', help='COCO file of the segmentations')
+    source.add_argument(
+        '--mask-dir', help='folder of <dicom path stem>_<k>.png masks')
+    parser.add_argument('--out-dir', required=True, help='output folder')
+    parser.add_argument(
+        '--suffix', default='.dcm', help="DICOM file suffix ('' for all)")
+    parser.add_argument(
+        '--fracture-categories',
+        nargs='+',
+        default=['fracture'],
+        help='category names in --coco that are fractures; the others are '
+        'dropped')
+    parser.add_argument(
+        '--ratios',
+        nargs='+',
+        action=DictAction,
+        default=DEFAULT_RATIOS,
+        help='split name=share, e.g. train=0.7 val=0.1 test=0.2')
+    parser.add_argument('--seed', type=int, default=0, help='split seed')
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    try:
+        coco = convert_dicom_folder(
+            args.dicom_dir,
+            coco_file=args.coco,
+            mask_dir=args.mask_dir,
+            suffix=args.suffix,
+            fracture_categories=args.fracture_categories)
+    except DatasetRecordError as e:
+        sys.exit(f'error: {e}')
+    splits = split_by_patient(coco, args.ratios, args.seed)
+    save_annotations(args.out_dir, coco, splits)
+    print(f'written to {args.out_dir}')
+    print(summary_table(splits))
+
+
+if __name__ == '__main__':
+    main()
