@@ -8,8 +8,23 @@ _base_ = './faster-rcnn_x101-32x4d_fpn_35e_fracture.py'
 train_pipeline = [
     dict(type='LoadRadiograph'),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(type='Resize', scale={{_base_.image_scale}}, keep_ratio=True),
+    dict(type='RandomRotate', prob=0.5, min_size={{_base_.min_box_size}}),
+    dict(
+        type='RandomTranslate', prob=0.5, min_size={{_base_.min_box_size}}),
+    dict(
+        type='RandomResize',
+        scale={{_base_.image_scale}},
+        ratio_range=(0.8, 1.2),
+        keep_ratio=True),
+    dict(type='RandomAspectRatio', max_ratio=1.2),
     dict(type='RandomFlip', prob=0.5),
+    dict(
+        type='FilterAnnotations',
+        min_gt_bbox_wh=({{_base_.min_box_size}}, {{_base_.min_box_size}}),
+        keep_empty=False),
+    dict(type='Brightness', prob=0.5, min_mag=0.8, max_mag=1.2),
+    dict(type='GaussianNoise', prob=0.5),
+    dict(type='RandomInvert', prob=0.5),
     dict(type='SquareGTBoxes'),
     dict(type='PackDetInputs', meta_keys={{_base_.meta_keys}})
 ]

@@ -16,11 +16,43 @@ image_scale = (800, 800)
 meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor',
              'flip', 'flip_direction', 'case_id', 'patient_id', 'body_part',
              'view')
+# Training augmentation, the paper's list ("Data pre-processing"): scale and
+# aspect ratio floating, image shifting, pixel noise, brightness floating,
+# 360-degree random rotation, random flip and random colour inverse. The
+# rotation and the shift move the instance masks with the image (at full
+# resolution, before the masks are downscaled) and re-derive each box from
+# its mask, so boxes stay the tight boxes of the fractures' outlines
+# ("Data labeling"), and drop the instances they push out of the image; the
+# resizes and the flip keep tight boxes tight, and FilterAnnotations after
+# them drops the boxes they shrank. An instance survives only if its box is
+# more than `min_box_size` px wide and high; fracture-free images stay
+# (keep_empty=False). Our transforms' docstrings justify their probabilities
+# and ranges; tools/misc/browse_dataset.py shows the result.
+min_box_size = 1
 train_pipeline = [
     dict(type='LoadRadiograph'),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(type='Resize', scale=image_scale, keep_ratio=True),
+    dict(type='RandomRotate', prob=0.5, min_size=min_box_size),
+    dict(type='RandomTranslate', prob=0.5, min_size=min_box_size),
+    # Scale floating: long side 640..960 px, +-20% around the paper's 800
+    # (the paper gives no range; the rotation's larger canvas also shrinks
+    # the anatomy by up to 1/sqrt(2) at 45 degrees).
+    dict(
+        type='RandomResize',
+        scale=image_scale,
+        ratio_range=(0.8, 1.2),
+        keep_ratio=True),
+    dict(type='RandomAspectRatio', max_ratio=1.2),
     dict(type='RandomFlip', prob=0.5),
+    dict(
+        type='FilterAnnotations',
+        min_gt_bbox_wh=(min_box_size, min_box_size),
+        keep_empty=False),
+    # Factor 0.8, 0.9, 1.0, 1.1 or 1.2 (mmdet draws colour magnitudes in
+    # steps of 0.1); 8-bit images, as LoadRadiograph gives by default.
+    dict(type='Brightness', prob=0.5, min_mag=0.8, max_mag=1.2),
+    dict(type='GaussianNoise', prob=0.5),
+    dict(type='RandomInvert', prob=0.5),
     dict(type='PackDetInputs', meta_keys=meta_keys)
 ]
 test_pipeline = [
