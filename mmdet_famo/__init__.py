@@ -11,6 +11,6 @@ from .version import __version__
 
 allow_mmengine_checkpoints()
 
-from . import datasets, evaluation, models  # noqa: E402,F401  (registers)
+from . import datasets, engine, evaluation, models  # noqa: E402,F401
 
 __all__ = ['__version__']

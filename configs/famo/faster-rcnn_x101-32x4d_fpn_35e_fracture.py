@@ -114,3 +114,6 @@ default_hooks = dict(
         max_keep_ckpts=3,
         save_best='fracture/case_auc',
         rule='greater'))
+# Random generators' states saved in checkpoints, so that a resumed training
+# continues exactly as an uninterrupted one would.
+custom_hooks = [dict(type='RandomStateHook')]

@@ -75,3 +75,30 @@ def test_paper_recipe():
     assert cfg.train_dataloader.dataset.filter_cfg.filter_empty_gt is False
     resize = [t for t in cfg.test_pipeline if t.type == 'Resize'][0]
     assert resize.scale == (800, 800) and resize.keep_ratio
+
+
+DEMO_PAIR = ('configs/demo/faster-rcnn_r18_fpn_phantom.py',
+             'configs/demo/famo_faster-rcnn_r18_fpn_phantom.py')
+
+
+def test_demo_famo_config_differs_only_in_the_extractor():
+    assert resolved_difference(*DEMO_PAIR) == {
+        'model.roi_head.bbox_roi_extractor.type.':
+        ('SingleRoIExtractor', 'FAMOBBoxRoIExtractor')
+    }
+
+
+def test_demo_pipelines_are_the_papers_at_a_smaller_scale():
+    paper = Config.fromfile(FAMO_PAIRS[0][0])
+    demo = Config.fromfile(DEMO_PAIR[0])
+    for name in ('train_pipeline', 'test_pipeline'):
+        paper_steps, demo_steps = paper[name], demo[name]
+        assert len(paper_steps) == len(demo_steps)
+        for paper_step, demo_step in zip(paper_steps, demo_steps):
+            if 'scale' in paper_step:
+                assert demo_step.scale == demo.image_scale
+                paper_step, demo_step = (dict(step, scale=None)
+                                         for step in (paper_step, demo_step))
+            assert paper_step == demo_step
+    assert demo.train_dataloader.dataset.pipeline == demo.train_pipeline
+    assert demo.model.backbone.init_cfg is None  # nothing is downloaded

@@ -1,0 +1,301 @@
+"""Each model's figures and the paired tests between two models, on all of
+the test set or a body part of it (paper, Tables 1-4).
+
+Every figure comes from a run's score tables through the functions that
+:class:`FractureCaseMetric` uses, and is named as the metric names it
+(``box_AP50``, ``image_sensitivity``, ``case_auc``...), so that each model's
+numbers equal the metric's own at the same confidence level, interval
+method and AP overlap criterion. Sensitivity and specificity are those of
+the model's own operating threshold, as its run recorded them.
+
+Paired tests: DeLong's test of the two AUCs on the same images or cases,
+two-sided and one-sided against "model A is not better" (the paper tested
+the hypothesis that FAMO is worse than the control); McNemar's test of the
+two models' correct calls on the positives (sensitivity) and on the
+negatives (specificity). Precision and AP have no paired test: the two
+models' boxes are not paired.
+"""
+import warnings
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+from sklearn.exceptions import UndefinedMetricWarning
+
+from ..evaluation.functional import (COCO_IOU_THRS, auc_confidence_interval,
+                                     box_average_precision, mcnemar_test,
+                                     paired_delong_test,
+                                     proportion_confidence_interval)
+from .evaluation_run import EvaluationRun, Table
+
+NAN = float('nan')
+#: The levels of the paper's evaluation, in report order.
+LEVELS = ('fracture', 'image', 'case')
+#: Per level: the column of the highest box score and of the localised
+#: score (see FractureCaseMetric).
+SCORE_COLUMNS = {
+    'image': ('image_score', 'localised_score'),
+    'case': ('case_score', 'case_localised_score')
+}
+#: Names of the paired tests.
+DELONG_TWO_SIDED = 'DeLong, two-sided'
+DELONG_ONE_SIDED = 'DeLong, one-sided'
+MCNEMAR = 'McNemar'
+
+
+@dataclass(frozen=True)
+class StatisticsSettings:
+    """Settings of the intervals and of AP; the defaults are
+    FractureCaseMetric's."""
+    confidence_level: float = 0.95
+    ci_method: str = 'exact'
+    ap_criterion: str = 'iou'
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One model's figure: value, interval, counts of a proportion, and
+    why the value or its interval is nan (empty when it is not)."""
+    value: float
+    ci_low: float = NAN
+    ci_high: float = NAN
+    successes: Optional[int] = None
+    total: Optional[int] = None
+    reason: str = ''
+
+
+@dataclass(frozen=True)
+class PairedTest:
+    """A paired test of model A against model B.
+
+    ``statistic`` is DeLong's z (positive when A's AUC is larger) or
+    McNemar's statistic; ``only_a_correct`` and ``only_b_correct`` are
+    McNemar's discordant counts; ``reason`` says why ``pvalue`` is nan.
+    """
+    name: str
+    pvalue: float
+    statistic: float = NAN
+    method: str = ''
+    only_a_correct: Optional[int] = None
+    only_b_correct: Optional[int] = None
+    reason: str = ''
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    """One measure of both models, e.g. per-image AUC, and its tests."""
+    key: str  #: FractureCaseMetric's metric name, e.g. 'image_auc'
+    label: str  #: e.g. 'Per-image AUC'
+    estimates: Tuple[Estimate, Estimate]
+    tests: Tuple[PairedTest, ...] = ()
+
+    @property
+    def difference(self) -> float:
+        """Model A's value minus model B's."""
+        return self.estimates[0].value - self.estimates[1].value
+
+
+@dataclass(frozen=True)
+class GroupComparison:
+    """The rows of one group (the whole test set or a body part), by
+    level; a level without images or cases in the group is left out."""
+    name: str
+    num_images: int
+    num_cases: int
+    rows: Dict[str, List[ComparisonRow]]
+
+
+def compare_group(name: str, runs: Sequence[EvaluationRun],
+                  image_selected: np.ndarray, case_selected: np.ndarray,
+                  settings: StatisticsSettings) -> GroupComparison:
+    """Both models' figures and the paired tests on the selected images and
+    cases.
+
+    Args:
+        name (str): The group's name.
+        runs (Sequence[EvaluationRun]): Model A and model B, aligned (see
+            :func:`~.evaluation_run.align_to`).
+        image_selected (np.ndarray): (num_images, ) bool.
+        case_selected (np.ndarray): (num_cases, ) bool.
+        settings (StatisticsSettings): Interval and AP settings.
+
+    Returns:
+        GroupComparison: The group's rows.
+    """
+    rows = {}
+    if image_selected.any():
+        rows['fracture'] = fracture_rows(runs, image_selected, settings)
+        rows['image'] = binary_rows('image', runs, image_selected, settings)
+    if case_selected.any():
+        rows['case'] = binary_rows('case', runs, case_selected, settings)
+    return GroupComparison(name, int(image_selected.sum()),
+                           int(case_selected.sum()), rows)
+
+
+def body_part_groups(runs: Sequence[EvaluationRun],
+                     settings: StatisticsSettings) -> List[GroupComparison]:
+    """One group per body part, as the metric breaks down (paper, Table 4):
+    images by their body part, cases by theirs (several views of different
+    parts make a group such as 'hand+wrist' of cases only). None when the
+    test set holds a single body part."""
+    images, cases = runs[0].images, runs[0].cases
+    parts = sorted(set(images['body_part']) | set(cases['body_part']))
+    if len(parts) < 2:
+        return []
+    return [
+        compare_group(part, runs, images['body_part'] == part,
+                      cases['body_part'] == part, settings) for part in parts
+    ]
+
+
+def fracture_rows(runs: Sequence[EvaluationRun], selected: np.ndarray,
+                  settings: StatisticsSettings) -> List[ComparisonRow]:
+    """Per-fracture AP@[.50:.95], AP50 (COCO, every box), and precision and
+    sensitivity of the boxes at the operating threshold."""
+    measures = (
+        ('box_mAP', 'Per-fracture AP@[.50:.95]'),
+        ('box_AP50', 'Per-fracture AP50'),
+        ('box_precision', 'Per-fracture precision'),
+        ('box_sensitivity', 'Per-fracture sensitivity'),
+    )
+    estimates = [_fracture_estimates(run, selected, settings) for run in runs]
+    return [
+        ComparisonRow(key, label, tuple(e[key] for e in estimates))
+        for key, label in measures
+    ]
+
+
+def _fracture_estimates(run: EvaluationRun, selected: np.ndarray,
+                        settings: StatisticsSettings) -> Dict[str, Estimate]:
+    images = run.images
+    detections = [d for d, keep in zip(run.detections, selected) if keep]
+    num_fractures = int(images['n_fractures'][selected].sum())
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', UndefinedMetricWarning)
+        aps = box_average_precision([d['pred_bboxes'] for d in detections],
+                                    [d['pred_scores'] for d in detections],
+                                    [d['gt_bboxes'] for d in detections],
+                                    COCO_IOU_THRS, settings.ap_criterion)
+    no_fracture = 'no fractures' if num_fractures == 0 else ''
+    hits = int(images['n_fractures_detected'][selected].sum())
+    kept = hits + int(images['n_false_boxes'][selected].sum())
+    return dict(
+        box_mAP=Estimate(float(aps.mean()), reason=no_fracture),
+        box_AP50=Estimate(float(aps[0]), reason=no_fracture),
+        box_precision=_proportion(hits, kept, run.threshold, settings,
+                                  'no box scores at least the threshold'),
+        box_sensitivity=_proportion(hits, num_fractures, run.threshold,
+                                    settings, 'no fractures'))
+
+
+def level_table(run: EvaluationRun, level: str) -> Table:
+    """The run's per-image (``level='image'``) or per-case table."""
+    return run.images if level == 'image' else run.cases
+
+
+def binary_rows(level: str, runs: Sequence[EvaluationRun],
+                selected: np.ndarray,
+                settings: StatisticsSettings) -> List[ComparisonRow]:
+    """Sensitivity and specificity at each model's operating threshold, with
+    McNemar's test, and the AUCs of the highest box score and of the
+    localised score, with DeLong's tests, of images or cases."""
+    tables = [{
+        key: values[selected]
+        for key, values in level_table(run, level).items()
+    } for run in runs]
+    labels = tables[0]['has_fracture'].astype(bool)
+    thresholds = [run.threshold for run in runs]
+    rows = [
+        _proportion_row(f'{level}_sensitivity', f'Per-{level} sensitivity',
+                        [t['tp_at_threshold'][labels] == 1 for t in tables],
+                        thresholds, settings, f'no fractured {level}s'),
+        _proportion_row(f'{level}_specificity', f'Per-{level} specificity',
+                        [t['fp_at_threshold'][~labels] == 0 for t in tables],
+                        thresholds, settings, f'no fracture-free {level}s')
+    ]
+    for column, key, label in zip(SCORE_COLUMNS[level],
+                                  ('auc', 'localised_auc'),
+                                  ('AUC', 'localised AUC')):
+        scores = [table[column] for table in tables]
+        estimates = tuple(
+            _auc(labels, s, level, settings.confidence_level) for s in scores)
+        rows.append(
+            ComparisonRow(f'{level}_{key}', f'Per-{level} {label}', estimates,
+                          _delong(labels, scores, level)))
+    return rows
+
+
+def _proportion_row(key: str, label: str, correct: Sequence[np.ndarray],
+                    thresholds: Sequence[float], settings: StatisticsSettings,
+                    empty: str) -> ComparisonRow:
+    """The share of correct calls of each model, with McNemar's test."""
+    estimates = tuple(
+        _proportion(int(c.sum()), len(c), threshold, settings, empty)
+        for c, threshold in zip(correct, thresholds))
+    return ComparisonRow(key, label, estimates,
+                         (_mcnemar(correct, thresholds, empty), ))
+
+
+def _proportion(successes: int, total: int, threshold: float,
+                settings: StatisticsSettings, empty: str) -> Estimate:
+    """``successes / total`` with its interval, nan when the threshold or
+    the denominator is missing."""
+    if np.isnan(threshold):
+        return Estimate(NAN, reason='no operating threshold')
+    if total == 0:
+        return Estimate(NAN, reason=empty)
+    low, high = proportion_confidence_interval(successes, total,
+                                               settings.confidence_level,
+                                               settings.ci_method)
+    return Estimate(successes / total, low, high, successes, total)
+
+
+def _class_counts(labels: np.ndarray, level: str) -> Tuple[int, int, str]:
+    """Positives, negatives and why an AUC needs more of them ('' when
+    DeLong's variance is defined: two of each)."""
+    num_positive, num_negative = int(labels.sum()), int((~labels).sum())
+    if min(num_positive, num_negative) >= 2:
+        return num_positive, num_negative, ''
+    return num_positive, num_negative, (
+        f'needs 2 fractured and 2 fracture-free {level}s, got '
+        f'{num_positive} and {num_negative}')
+
+
+def _auc(labels: np.ndarray, scores: np.ndarray, level: str,
+         confidence_level: float) -> Estimate:
+    num_positive, num_negative, reason = _class_counts(labels, level)
+    if not num_positive:
+        return Estimate(NAN, reason=f'no fractured {level}s')
+    if not num_negative:
+        return Estimate(NAN, reason=f'no fracture-free {level}s')
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', UndefinedMetricWarning)
+        auc, low, high = auc_confidence_interval(labels, scores,
+                                                 confidence_level)
+    return Estimate(auc, low, high, reason=reason and f'no interval: {reason}')
+
+
+def _delong(labels: np.ndarray, scores: Sequence[np.ndarray],
+            level: str) -> Tuple[PairedTest, PairedTest]:
+    """DeLong's test, two-sided and against 'A is not better than B'."""
+    reason = _class_counts(labels, level)[2]
+    tests = []
+    for name, alternative in ((DELONG_TWO_SIDED, 'two-sided'),
+                              (DELONG_ONE_SIDED, 'greater')):
+        if reason:
+            tests.append(PairedTest(name, NAN, reason=reason))
+            continue
+        result = paired_delong_test(labels, *scores, alternative=alternative)
+        tests.append(PairedTest(name, result.pvalue, result.z))
+    return tuple(tests)
+
+
+def _mcnemar(correct: Sequence[np.ndarray], thresholds: Sequence[float],
+             empty: str) -> PairedTest:
+    if any(np.isnan(threshold) for threshold in thresholds):
+        return PairedTest(MCNEMAR, NAN, reason='no operating threshold')
+    if len(correct[0]) == 0:
+        return PairedTest(MCNEMAR, NAN, reason=empty)
+    result = mcnemar_test(*correct)
+    return PairedTest(MCNEMAR, result.pvalue, result.statistic, result.method,
+                      result.only_a_correct, result.only_b_correct)

@@ -1,0 +1,314 @@
+"""The Markdown report and the console summary of a model comparison.
+
+Tables follow the paper: Table 1 per fracture and per image, Table 2 per
+case, Table 3 the paired tests, Table 4 by body part. A figure that cannot
+be computed reads "n/a" with the reason.
+"""
+import math
+from typing import TYPE_CHECKING, List, Sequence
+
+from .paired_statistics import (DELONG_ONE_SIDED, DELONG_TWO_SIDED, MCNEMAR,
+                                ComparisonRow, Estimate, GroupComparison,
+                                PairedTest)
+from .panels import Panel
+
+if TYPE_CHECKING:
+    from .comparison import Comparison
+
+REPORT_FILE = 'report.md'
+THRESHOLD_METHODS = {
+    'fixed': 'fixed in the config (score_thr)',
+    'youden': "maximal Youden's J",
+    'specificity': 'target specificity'
+}
+HIT_CRITERIA = {
+    'iou': 'IoU',
+    'iosmall': 'intersection over the smaller box',
+    'centre': 'predicted centre inside the fracture box'
+}
+MCNEMAR_METHODS = {
+    'exact': 'exact binomial',
+    'chi2': 'chi-square, continuity-corrected'
+}
+
+
+def format_value(value: float) -> str:
+    return f'{value:.3f}'
+
+
+def format_pvalue(pvalue: float) -> str:
+    """Three decimals, or two significant digits below 0.001."""
+    return f'{pvalue:.3f}' if pvalue >= 0.001 else f'{pvalue:.1e}'
+
+
+def format_estimate(estimate: Estimate) -> str:
+    """'0.850 [0.702, 0.943] (34/40)'; 'n/a (reason)' for nan."""
+    if math.isnan(estimate.value):
+        return f'n/a ({estimate.reason})'
+    text = format_value(estimate.value)
+    if not math.isnan(estimate.ci_low):
+        text += f' [{format_value(estimate.ci_low)}, ' \
+            f'{format_value(estimate.ci_high)}]'
+    if estimate.total is not None:
+        text += f' ({estimate.successes}/{estimate.total})'
+    if estimate.reason:
+        text += f' ({estimate.reason})'
+    return text
+
+
+def format_difference(row: ComparisonRow) -> str:
+    return 'n/a' if math.isnan(row.difference) else f'{row.difference:+.3f}'
+
+
+def format_test(test: PairedTest) -> str:
+    """'0.012', or 'n/a (reason)'."""
+    if math.isnan(test.pvalue):
+        return f'n/a ({test.reason})'
+    return format_pvalue(test.pvalue)
+
+
+def render_report(comparison: 'Comparison',
+                  panels: Sequence[Panel],
+                  roc_files: Sequence[str],
+                  note: str = '') -> str:
+    """The Markdown report.
+
+    Args:
+        comparison (Comparison): The computed comparison.
+        panels (Sequence[Panel]): Written panels, linked from the report.
+        roc_files (Sequence[str]): The per-image and per-case ROC PNGs,
+            relative to the report.
+        note (str): A line shown prominently at the top, e.g. that the data
+            are synthetic phantoms.
+
+    Returns:
+        str: The report's text.
+    """
+    a, b = (run.name for run in comparison.runs)
+    overall = comparison.overall
+    lines = [f'# {a} vs {b}: fracture detection on the same test set', '']
+    if note:
+        lines += [f'> **{note}**', '']
+    lines += _header(comparison)
+    lines += [
+        '## Table 1. Per-fracture and per-image results', '',
+        *_estimates_table([*overall.rows['fracture'], *overall.rows['image']],
+                          a, b), '', '## Table 2. Per-case results', '',
+        *_estimates_table(overall.rows['case'], a, b), '',
+        '## Table 3. Paired tests', '',
+        'DeLong compares the AUCs on the same images or cases; the '
+        f'one-sided test rejects "{a} is not better than {b}" (the paper '
+        'tested the hypothesis that FAMO performs worse than the control). '
+        'McNemar compares the two models\' correct calls on the fractured '
+        '(sensitivity) or fracture-free (specificity) images or cases.', '',
+        *_tests_table([*overall.rows['image'], *overall.rows['case']], a, b),
+        ''
+    ]
+    lines += _body_part_section(comparison.body_parts, a, b)
+    lines += ['## ROC curves', '']
+    for file, level in zip(roc_files, ('image', 'case')):
+        lines += [f'![Per-{level} ROC curves of {a} and {b}]({file})', '']
+    lines += _panel_section(panels, comparison, a, b)
+    return '\n'.join(lines).rstrip() + '\n'
+
+
+def _header(comparison: 'Comparison') -> List[str]:
+    runs = comparison.runs
+    images, cases = runs[0].images, runs[0].cases
+    settings = comparison.settings
+    labels = images['has_fracture'] == 1
+    case_labels = cases['has_fracture'] == 1
+    parts = sorted(set(images['body_part']))
+    part_counts = ', '.join(
+        f"{part} {int((images['body_part'] == part).sum())}" for part in parts)
+    lines = [
+        '## What was compared', '', f'| | {runs[0].name} | {runs[1].name} |',
+        '|---|---|---|', '| Test run | ' + ' | '.join(f'`{run.directory}`'
+                                                      for run in runs) + ' |',
+        '| Operating threshold | ' +
+        ' | '.join(_threshold_source(run.threshold_info)
+                   for run in runs) + ' |',
+        '| Hit rule | ' + ' | '.join(f'{HIT_CRITERIA.get(c, c)} >= {t}'
+                                     for c, t in (run.hit_rule
+                                                  for run in runs)) + ' |', '',
+        f'Test set: {len(labels)} images ({int(labels.sum())} with fractures, '
+        f'{int((~labels).sum())} without) in {len(case_labels)} cases '
+        f'({int(case_labels.sum())} with fractures, '
+        f'{int((~case_labels).sum())} without), '
+        f"{int(images['n_fractures'].sum())} fractures; images per body "
+        f'part: {part_counts}.', '',
+        f'{settings.confidence_level:.0%} intervals: '
+        f"{'Clopper-Pearson' if settings.ci_method == 'exact' else 'Wilson'}"
+        ' for proportions (with their counts), DeLong for AUCs. AP: COCO '
+        '101-point interpolation over every box, overlap by '
+        f'{HIT_CRITERIA[settings.ap_criterion]}. Sensitivity, specificity '
+        "and precision are at each model's own operating threshold; an "
+        'image is a true positive when a box at the threshold hits one of '
+        'its fractures, a case when one of its views is (Thian et al. '
+        '2019). The localised AUC counts only boxes that hit a fracture '
+        f'on fractured images. "{runs[0].name} − {runs[1].name}" is the '
+        'difference of the point values.', ''
+    ]
+    if len({run.hit_rule for run in runs}) > 1:
+        lines += [
+            '**Warning:** the two runs used different hit rules: their '
+            'sensitivities, specificities and precisions do not compare.', ''
+        ]
+    for run in runs:
+        info = run.threshold_info
+        if info.get('method') != 'fixed' and 'loaded_from' not in info:
+            lines += [
+                f"**Warning:** {run.name}'s operating threshold was chosen "
+                'on this test set itself: its sensitivity and specificity '
+                'are optimistic. Choose it on the validation set and pass '
+                'tools/test.py --threshold-file.', ''
+            ]
+    return lines
+
+
+def _threshold_source(info: dict) -> str:
+    """The threshold and where it came from."""
+    method = info.get('method')
+    how = THRESHOLD_METHODS.get(method, str(method))
+    if method == 'specificity':
+        how += f" {info.get('target_specificity')}"
+    text = f"{float(info['threshold']):.4g}: {how}"
+    if 'loaded_from' in info:
+        return text + (f" on the {info.get('num_images', '?')} images of the "
+                       f"run that wrote `{info['loaded_from']}`")
+    if method == 'fixed':
+        return text
+    return text + ' on this test set'
+
+
+def _estimates_table(rows: Sequence[ComparisonRow], a: str,
+                     b: str) -> List[str]:
+    lines = [f'| Measure | {a} | {b} | {a} − {b} |', '|---|---|---|---|']
+    for row in rows:
+        lines.append(f'| {row.label} | {format_estimate(row.estimates[0])} | '
+                     f'{format_estimate(row.estimates[1])} | '
+                     f'{format_difference(row)} |')
+    return lines
+
+
+def _test_name(test: PairedTest, row: ComparisonRow, a: str) -> str:
+    if test.name == DELONG_ONE_SIDED:
+        return f'{test.name} (H0: {a} not better)'
+    if test.name == MCNEMAR and row.estimates[0].total is not None:
+        return f'{test.name} ({row.estimates[0].total} pairs)'
+    return test.name
+
+
+def _test_details(test: PairedTest, a: str, b: str) -> str:
+    if math.isnan(test.pvalue):
+        return ''
+    if test.name == MCNEMAR:
+        return (f'{MCNEMAR_METHODS.get(test.method, test.method)}; '
+                f'{test.only_a_correct} right only by {a}, '
+                f'{test.only_b_correct} only by {b}')
+    return f'z = {test.statistic:.3f}'
+
+
+def _tests_table(rows: Sequence[ComparisonRow], a: str, b: str) -> List[str]:
+    lines = ['| Measure | Test | p-value | Details |', '|---|---|---|---|']
+    for row in rows:
+        for test in row.tests:
+            lines.append(f'| {row.label} | {_test_name(test, row, a)} | '
+                         f'{format_test(test)} | '
+                         f'{_test_details(test, a, b)} |')
+    return lines
+
+
+def _body_part_section(groups: Sequence[GroupComparison], a: str,
+                       b: str) -> List[str]:
+    lines = ['## Table 4. By body part', '']
+    if not groups:
+        return lines + [
+            'The test set holds a single body part: Tables 1-3 are its '
+            'results.', ''
+        ]
+    lines += [
+        'p-values: DeLong two-sided (one-sided, H0: '
+        f'{a} not better) for AUCs, McNemar for sensitivity and '
+        'specificity. A case whose views show different body parts is '
+        'counted under the combined name (e.g. hand+wrist).', ''
+    ]
+    for group in groups:
+        lines += [
+            f'### {group.name} ({group.num_images} images, '
+            f'{group.num_cases} cases)', '',
+            f'| Measure | {a} | {b} | {a} − {b} | p |', '|---|---|---|---|---|'
+        ]
+        for level_rows in group.rows.values():
+            for row in level_rows:
+                lines.append(
+                    f'| {row.label} | {format_estimate(row.estimates[0])} | '
+                    f'{format_estimate(row.estimates[1])} | '
+                    f'{format_difference(row)} | {_short_tests(row)} |')
+        lines.append('')
+    return lines
+
+
+def _short_tests(row: ComparisonRow) -> str:
+    tests = {test.name: test for test in row.tests}
+    if DELONG_TWO_SIDED in tests:
+        two_sided, one_sided = tests[DELONG_TWO_SIDED], tests[DELONG_ONE_SIDED]
+        if math.isnan(two_sided.pvalue):
+            return format_test(two_sided)
+        return f'{format_test(two_sided)} ({format_test(one_sided)})'
+    if MCNEMAR in tests:
+        return format_test(tests[MCNEMAR])
+    return '—'
+
+
+def _panel_section(panels: Sequence[Panel], comparison: 'Comparison', a: str,
+                   b: str) -> List[str]:
+    lines = ['## Side-by-side panels', '']
+    if not panels:
+        return lines + ['No panels were drawn.', '']
+    lines += [
+        f'The images where {a} and {b} disagree most. Left to right: ground '
+        f'truth (green), {a}, {b}; a model\'s boxes that score at least its '
+        'operating threshold, yellow when the box hits a fracture, red when '
+        'not, with their scores.', ''
+    ]
+    images = comparison.runs[0].images
+    for panel in panels:
+        i = panel.index
+        lines += [
+            f"### Image {images['img_id'][i]} ({images['body_part'][i]}, "
+            f"{images['view'][i]} view, case {images['case_id'][i]})", '',
+            f"`{images['img_path'][i]}`: {panel.caption}", '',
+            f"![Image {images['img_id'][i]}: ground truth, {a}, {b}]"
+            f'({panel.file})', ''
+        ]
+    return lines
+
+
+def summary_lines(comparison: 'Comparison', note: str = '') -> List[str]:
+    """A few lines for the console: the headline figures and p-values."""
+    runs = comparison.runs
+    a, b = (run.name for run in runs)
+    overall = comparison.overall
+    lines = [note] if note else []
+    lines.append(f"{a} vs {b} on {len(runs[0].images['img_id'])} images, "
+                 f"{len(runs[0].cases['case_id'])} cases:")
+    shown = ('box_AP50', 'box_precision', 'image_sensitivity',
+             'image_specificity', 'image_auc', 'case_sensitivity',
+             'case_specificity', 'case_auc')
+    rows = {
+        row.key: row
+        for level_rows in overall.rows.values()
+        for row in level_rows
+    }
+    for key in shown:
+        row = rows[key]
+        values = ' vs '.join(
+            'n/a' if math.isnan(e.value) else format_value(e.value)
+            for e in row.estimates)
+        tests = ', '.join(f'{test.name} p {format_test(test)}'
+                          for test in row.tests
+                          if test.name != DELONG_ONE_SIDED)
+        lines.append(f'  {row.label}: {values}' +
+                     (f' ({tests})' if tests else ''))
+    return lines

@@ -1,0 +1,47 @@
+"""A training killed mid-way and resumed ends with the same weights."""
+import os.path as osp
+import signal
+import subprocess
+import sys
+import time
+
+import torch
+
+from .conftest import ROOT
+
+TRAIN = osp.join(ROOT, 'tools/train.py')
+
+
+def train(config, work_dir, *extra):
+    return subprocess.Popen(
+        [sys.executable, TRAIN, config, '--work-dir',
+         str(work_dir), *extra],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+
+
+def test_killed_and_resumed_training_matches_uninterrupted(
+        tiny_config, tmp_path):
+    straight = train(tiny_config, tmp_path / 'straight')
+    assert straight.wait(timeout=300) == 0
+
+    killed = train(tiny_config, tmp_path / 'resumed')
+    # mmengine writes `last_checkpoint` once epoch_1.pth is complete.
+    saved = tmp_path / 'resumed' / 'last_checkpoint'
+    deadline = time.time() + 300
+    while not saved.exists():
+        assert killed.poll() is None and time.time() < deadline
+        time.sleep(0.05)
+    killed.send_signal(signal.SIGKILL)  # in the middle of epoch 2
+    killed.wait()
+    assert not (tmp_path / 'resumed' / 'epoch_2.pth').exists()
+
+    resumed = train(tiny_config, tmp_path / 'resumed', '--resume')
+    assert resumed.wait(timeout=300) == 0
+
+    expected = torch.load(tmp_path / 'straight' / 'epoch_2.pth')['state_dict']
+    actual = torch.load(tmp_path / 'resumed' / 'epoch_2.pth')['state_dict']
+    assert expected.keys() == actual.keys()
+    for name, value in expected.items():
+        assert torch.equal(value, actual[name]), name
