@@ -1,0 +1,211 @@
+"""Run a fracture detector on radiograph files, in batches, file by file
+failures included."""
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from mmcv.transforms import Compose
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from tqdm import tqdm
+
+from mmdet.apis import init_detector
+from mmdet.datasets.transforms import LoadAnnotations
+from mmdet.structures.bbox import get_box_tensor
+from mmdet.utils import get_test_pipeline_cfg
+from mmdet_famo.datasets.transforms.loading import (LoadRadiograph,
+                                                    RadiographError)
+
+ANNOTATION_LOADERS = ('LoadAnnotations', 'mmdet.LoadAnnotations',
+                      LoadAnnotations)
+RADIOGRAPH_LOADERS = ('LoadRadiograph', 'mmdet.LoadRadiograph', LoadRadiograph)
+
+
+@dataclass
+class ImagePrediction:
+    """The detector's boxes on one radiograph.
+
+    Args:
+        index (int): Position of the file in the input list, from 1.
+        path (str): The file (an identifier: reported only on request).
+        bboxes (np.ndarray): (N, 4) x1, y1, x2, y2 in original image pixels.
+        scores (np.ndarray): (N, ) fracture scores.
+        height (int): Original image height.
+        width (int): Original image width.
+        radiograph_meta (dict): ``LoadRadiograph``'s DICOM facts (empty for
+            another loader).
+        image (np.ndarray, optional): The loaded image at its original size
+            (after CLAHE: what the detector saw, before resizing), for
+            drawing; dropped once drawn.
+    """
+    index: int
+    path: str
+    bboxes: np.ndarray
+    scores: np.ndarray
+    height: int
+    width: int
+    radiograph_meta: dict
+    image: Optional[np.ndarray] = None
+
+    @property
+    def score(self) -> float:
+        """The image score: its highest box score, 0 without boxes (as
+        ``FractureCaseMetric``)."""
+        return float(self.scores.max(initial=0.))
+
+    def is_positive(self, threshold: float) -> bool:
+        """Whether a box scores at least ``threshold`` (never without
+        boxes)."""
+        return bool((self.scores >= threshold).any())
+
+
+@dataclass(frozen=True)
+class ImageFailure:
+    """A file that could not be run.
+
+    Args:
+        index (int): Position of the file in the input list, from 1.
+        path (str): The file (an identifier: reported only on request).
+        reason (str): Why, without the path.
+    """
+    index: int
+    path: str
+    reason: str
+
+
+def build_inference_pipeline(cfg: Config) -> Tuple[Compose, Compose]:
+    """The config's test pipeline for files without annotations, split after
+    its loading transform.
+
+    As MMDetection's ``inference_detector`` and ``DetInferencer``, the
+    pipeline is ``cfg.test_dataloader.dataset.pipeline``
+    (``get_test_pipeline_cfg``), here without ``LoadAnnotations``. The first
+    transform is the loader; it is run apart so that the original image is
+    at hand for overlays. A ``LoadRadiograph`` loader raises on a bad file
+    whatever the config says, so that the reason reaches the report.
+
+    Returns:
+        tuple[Compose, Compose]: The loader and the remaining transforms.
+    """
+    pipeline_cfg = [
+        transform for transform in copy.deepcopy(get_test_pipeline_cfg(cfg))
+        if transform['type'] not in ANNOTATION_LOADERS
+    ]
+    loader_cfg = pipeline_cfg[0]
+    if loader_cfg['type'] in RADIOGRAPH_LOADERS:
+        loader_cfg['on_error'] = 'raise'
+    return Compose([loader_cfg]), Compose(pipeline_cfg[1:])
+
+
+class RadiographPredictor:
+    """A detector and its test pipeline, run on radiograph files.
+
+    Built as MMDetection's ``DetInferencer`` builds it (``init_detector``:
+    the config's model, the checkpoint's weights, eval mode on ``device``),
+    with the pipeline of :func:`build_inference_pipeline`. Files are loaded
+    one by one and forwarded in batches; a file that fails to load or
+    transform becomes an :class:`ImageFailure` and the batch goes on without
+    it. Boxes come back in original image coordinates (the model's
+    ``test_step`` rescales them by the pipeline's ``scale_factor``).
+    Every box counts as a fracture (the package's datasets have one class).
+
+    Args:
+        config (str | Path | Config): Model config, e.g.
+            ``configs/famo/famo_faster-rcnn_x101-32x4d_fpn_35e_fracture.py``.
+        checkpoint (str): Checkpoint file.
+        device (str): 'cpu', 'cuda', 'cuda:1'... Defaults to 'cpu'.
+        cfg_options (dict, optional): Config overrides.
+    """
+
+    def __init__(self,
+                 config: Union[str, Path, Config],
+                 checkpoint: str,
+                 device: str = 'cpu',
+                 cfg_options: Optional[dict] = None) -> None:
+        self.model = init_detector(config,
+                                   checkpoint,
+                                   device=device,
+                                   cfg_options=cfg_options)
+        self.loader, self.transforms = build_inference_pipeline(self.model.cfg)
+
+    def __call__(
+        self,
+        paths: Sequence[str],
+        batch_size: int = 1,
+        progress: bool = False
+    ) -> Iterator[Union[ImagePrediction, ImageFailure]]:
+        """Predict on ``paths``, yielding one result per file in order.
+
+        Args:
+            paths (Sequence[str]): Radiograph files.
+            batch_size (int): Images per forward pass. Defaults to 1.
+            progress (bool): Show a progress bar (counts only, no names).
+
+        Yields:
+            ImagePrediction | ImageFailure: In the order of ``paths``.
+        """
+        if batch_size < 1:
+            raise ValueError(f'batch_size must be at least 1, got '
+                             f'{batch_size}')
+        batch: List[Tuple[ImagePrediction, dict]] = []
+        for index, path in enumerate(tqdm(paths,
+                                          desc='radiographs',
+                                          unit='image',
+                                          disable=not progress),
+                                     start=1):
+            try:
+                batch.append(self._prepare(index, path))
+            except Exception as error:  # any bad file; the batch goes on
+                yield ImageFailure(index, path, failure_reason(error, path))
+                continue
+            if len(batch) == batch_size:
+                yield from self._forward(batch)
+                batch = []
+        if batch:
+            yield from self._forward(batch)
+
+    def _prepare(self, index: int, path: str) -> Tuple[ImagePrediction, dict]:
+        """Load and transform one file; the prediction without boxes yet."""
+        loaded = self.loader(dict(img_path=path, img_id=index))
+        image = loaded['img']
+        height, width = loaded['ori_shape']
+        prediction = ImagePrediction(
+            index=index,
+            path=path,
+            bboxes=np.zeros((0, 4)),
+            scores=np.zeros(0),
+            height=height,
+            width=width,
+            radiograph_meta=loaded.get('radiograph_meta') or {},
+            image=image)
+        data = self.transforms(loaded)
+        if data is None:
+            raise ValueError('the test pipeline dropped the image')
+        return prediction, data
+
+    def _forward(
+        self, batch: List[Tuple[ImagePrediction,
+                                dict]]) -> Iterator[ImagePrediction]:
+        """Run one batch and fill in its boxes."""
+        with torch.no_grad():
+            samples = self.model.test_step(
+                pseudo_collate([data for _, data in batch]))
+        for (prediction, _), sample in zip(batch, samples):
+            instances = sample.pred_instances
+            prediction.bboxes = get_box_tensor(
+                instances.bboxes).cpu().numpy().reshape(-1, 4)
+            prediction.scores = instances.scores.cpu().numpy().reshape(-1)
+            yield prediction
+
+
+def failure_reason(error: Exception, path: str) -> str:
+    """The reason of a failure, with the file's path taken out (paths may
+    hold patient identifiers)."""
+    if isinstance(error, RadiographError):
+        reason = error.reason
+    else:
+        reason = f'{type(error).__name__}: {error}'
+    return reason.replace(path, '<file>')

@@ -1,0 +1,72 @@
+"""A tiny random-init detector saved as config + checkpoint, and a small
+phantom data set, shared by the inference tests."""
+from types import SimpleNamespace
+
+import pytest
+import torch
+from mmengine.registry import init_default_scope
+
+from mmdet.registry import MODELS
+from mmdet_famo.apis import RadiographPredictor, find_radiographs
+from mmdet_famo.phantom import PhantomConfig, generate_phantom_dataset
+from tests.detector_cfg import tiny_detector_cfg
+
+FAMO_CONFIG = 'configs/famo/famo_faster-rcnn_x101-32x4d_fpn_35e_fracture.py'
+#: Longer side the test pipeline resizes to (the paper's is 800).
+TEST_SCALE = 160
+
+
+@pytest.fixture(scope='session')
+def model_files(tmp_path_factory):
+    """Config and checkpoint of the FAMO config shrunk by
+    ``tiny_detector_cfg``, resizing to 160 px, 100 proposals, with every box
+    kept (``score_thr=0``, 20 per image) so that a random model has
+    findings."""
+    folder = tmp_path_factory.mktemp('model')
+    cfg = tiny_detector_cfg(FAMO_CONFIG)
+    cfg.model.test_cfg.rpn.update(nms_pre=200, max_per_img=100)
+    cfg.model.test_cfg.rcnn.update(score_thr=0., max_per_img=20)
+    for transform in cfg.test_dataloader.dataset.pipeline:
+        if transform.type == 'Resize':
+            transform.scale = (TEST_SCALE, TEST_SCALE)
+    init_default_scope('mmdet')
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    checkpoint = folder / 'tiny.pth'
+    torch.save(
+        dict(state_dict=model.state_dict(),
+             meta=dict(dataset_meta=dict(classes=('fracture', )))), checkpoint)
+    config = folder / 'tiny.py'
+    cfg.dump(config)
+    return SimpleNamespace(config=str(config), checkpoint=str(checkpoint))
+
+
+@pytest.fixture(scope='session')
+def predictor(model_files):
+    return RadiographPredictor(model_files.config, model_files.checkpoint)
+
+
+@pytest.fixture(scope='session')
+def phantoms(tmp_path_factory):
+    """3 patients, 4 studies, 9 DICOM views of 320 x 256 px (MONOCHROME1
+    and MONOCHROME2 mixed); ``files`` in ``find_radiographs`` order and
+    ``case_of`` each file's study."""
+    root = tmp_path_factory.mktemp('phantoms')
+    coco, _ = generate_phantom_dataset(root, PhantomConfig(num_patients=3))
+    images = root / 'images'
+    files, failures = find_radiographs([str(images)])
+    assert not failures
+    case_of = {
+        str(images / record['file_name']): record['case_id']
+        for record in coco['images']
+    }
+    return SimpleNamespace(root=images,
+                           coco=coco,
+                           files=files,
+                           case_of=case_of)
+
+
+@pytest.fixture(scope='session')
+def phantom_predictions(predictor, phantoms):
+    """The predictions on ``phantoms.files``, one by one."""
+    return list(predictor(phantoms.files))
