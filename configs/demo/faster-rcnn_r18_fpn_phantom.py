@@ -32,7 +32,7 @@ model = dict(
 # The paper config's training augmentation at the demo's image scale
 # (tests/test_configs checks that the two lists differ only there).
 train_pipeline = [
-    dict(type='LoadRadiograph'),
+    dict(type='LoadRadiograph', on_error='skip'),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
     dict(type='RandomRotate', prob=0.5, min_size={{_base_.min_box_size}}),
     dict(type='RandomTranslate', prob=0.5, min_size={{_base_.min_box_size}}),

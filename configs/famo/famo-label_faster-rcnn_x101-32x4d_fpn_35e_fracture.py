@@ -6,7 +6,7 @@
 _base_ = './faster-rcnn_x101-32x4d_fpn_35e_fracture.py'
 
 train_pipeline = [
-    dict(type='LoadRadiograph'),
+    dict(type='LoadRadiograph', on_error='skip'),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
     dict(type='RandomRotate', prob=0.5, min_size={{_base_.min_box_size}}),
     dict(

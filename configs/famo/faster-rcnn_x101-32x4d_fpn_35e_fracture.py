@@ -27,10 +27,12 @@ meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor',
 # them drops the boxes they shrank. An instance survives only if its box is
 # more than `min_box_size` px wide and high; fracture-free images stay
 # (keep_empty=False). Our transforms' docstrings justify their probabilities
-# and ranges; tools/misc/browse_dataset.py shows the result.
+# and ranges; tools/misc/browse_dataset.py shows the result. An unreadable
+# training file is logged and skipped (another sample is drawn) rather than
+# ending a long run; evaluation still stops on one.
 min_box_size = 1
 train_pipeline = [
-    dict(type='LoadRadiograph'),
+    dict(type='LoadRadiograph', on_error='skip'),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
     dict(type='RandomRotate', prob=0.5, min_size=min_box_size),
     dict(type='RandomTranslate', prob=0.5, min_size=min_box_size),

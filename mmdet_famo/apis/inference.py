@@ -5,7 +5,6 @@ import math
 import os
 import os.path as osp
 import time
-import warnings
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import mmcv
@@ -13,7 +12,8 @@ from mmengine.fileio import dump
 from mmengine.logging import print_log
 from pydicom.uid import generate_uid
 
-from mmdet_famo.evaluation.metrics import FractureCaseMetric
+from mmdet_famo.evaluation.metrics.fracture_case_metric import \
+    load_operating_threshold as read_operating_threshold
 from .cases import group_cases
 from .inputs import InputFailure, find_radiographs
 from .overlay import draw_findings
@@ -27,18 +27,13 @@ SECONDARY_CAPTURE_DIR = 'secondary_capture'
 
 def load_operating_threshold(path: str) -> Tuple[float, dict]:
     """The operating threshold saved by ``FractureCaseMetric`` (its
-    ``operating_threshold.json``, or the folder holding it), read by the
-    metric's own loader.
+    ``operating_threshold.json``, or the folder holding it), refused if it is
+    not a finite number.
 
     Returns:
         tuple[float, dict]: The threshold and the saved record.
     """
-    metric = FractureCaseMetric(threshold_file=path)
-    with warnings.catch_warnings():
-        # The hit criterion it was chosen with matters to evaluation, not to
-        # the verdict, which compares box scores with the threshold.
-        warnings.simplefilter('ignore')
-        threshold, record = metric._operating_threshold(images={})
+    threshold, record = read_operating_threshold(path)
     if not math.isfinite(threshold):
         raise ValueError(f'{record["loaded_from"]}: the threshold is '
                          f'{threshold} (the validation set lacked positives '

@@ -16,9 +16,11 @@ so every file they write passes the same checks, and each broken record
 raises :class:`DatasetRecordError` naming it.
 """
 import copy
+import sys
 from collections import defaultdict
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Sequence, Union
+from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 from mmengine.fileio import dump
@@ -39,6 +41,15 @@ OUTSIDE_TOLERANCE_PX = 1.0
 class DatasetRecordError(ValueError):
     """A source record (image, annotation, label line) that cannot be
     converted; the message names the record and the reason."""
+
+
+@contextmanager
+def exit_on_record_error() -> Iterator[None]:
+    """CLI guard: a :class:`DatasetRecordError` exits with ``error: <msg>``."""
+    try:
+        yield
+    except DatasetRecordError as e:
+        sys.exit(f'error: {e}')
 
 
 class CocoBuilder:
@@ -246,6 +257,20 @@ def save_annotations(out_dir: Union[str, Path], coco: Mapping,
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, content in {ALL_IMAGES: coco, **splits}.items():
         dump(content, str(out_dir / f'{name}.json'))
+
+
+def report_splits(out_dir: Union[str, Path],
+                  splits: Mapping[str, Mapping]) -> None:
+    """Print ``written to <out_dir>`` and the :func:`summary_table`."""
+    print(f'written to {out_dir}')
+    print(summary_table(splits))
+
+
+def write_splits(out_dir: Union[str, Path], coco: Mapping,
+                 splits: Mapping[str, Mapping]) -> None:
+    """:func:`save_annotations`, then :func:`report_splits`."""
+    save_annotations(out_dir, coco, splits)
+    report_splits(out_dir, splits)
 
 
 def summary_table(splits: Mapping[str, Mapping]) -> str:

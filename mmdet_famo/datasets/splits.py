@@ -7,16 +7,30 @@ split unit is the patient.  The splits are stratified by body part and by
 fracture presence so that every split has the per-body-part mix the paper
 reports on (Results, Tables 4 and 5).
 """
+from argparse import ArgumentParser
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Sequence, Tuple
 
 import numpy as np
+from mmengine.config import DictAction
 
 from .coco_builder import ALL_IMAGES, DatasetRecordError, subset_coco
 
 DEFAULT_RATIOS = {'train': 0.7, 'val': 0.1, 'test': 0.2}
 LEAKAGE_KEYS = ('patient_id', 'case_id', 'file_name')
+
+
+def add_split_arguments(parser: ArgumentParser, seed: bool = True) -> None:
+    """Add the CLI options ``--ratios`` and, if ``seed``, ``--seed``."""
+    parser.add_argument(
+        '--ratios',
+        nargs='+',
+        action=DictAction,
+        default=DEFAULT_RATIOS,
+        help='split name=share, e.g. train=0.7 val=0.1 test=0.2')
+    if seed:
+        parser.add_argument('--seed', type=int, default=0, help='split seed')
 
 
 @dataclass(frozen=True)

@@ -14,14 +14,11 @@ Example::
         --ratios train=0.7 val=0.1 test=0.2
 """
 import argparse
-import sys
 
-from mmengine.config import DictAction
-
-from mmdet_famo.datasets.coco_builder import (DatasetRecordError,
-                                              save_annotations, summary_table)
+from mmdet_famo.datasets.coco_builder import (exit_on_record_error,
+                                              write_splits)
 from mmdet_famo.datasets.converters import convert_dicom_folder
-from mmdet_famo.datasets.splits import DEFAULT_RATIOS, split_by_patient
+from mmdet_famo.datasets.splits import add_split_arguments, split_by_patient
 
 
 def parse_args() -> argparse.Namespace:
@@ -42,31 +39,21 @@ def parse_args() -> argparse.Namespace:
         default=['fracture'],
         help='category names in --coco that are fractures; the others are '
         'dropped')
-    parser.add_argument(
-        '--ratios',
-        nargs='+',
-        action=DictAction,
-        default=DEFAULT_RATIOS,
-        help='split name=share, e.g. train=0.7 val=0.1 test=0.2')
-    parser.add_argument('--seed', type=int, default=0, help='split seed')
+    add_split_arguments(parser)
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
-    try:
+    with exit_on_record_error():
         coco = convert_dicom_folder(
             args.dicom_dir,
             coco_file=args.coco,
             mask_dir=args.mask_dir,
             suffix=args.suffix,
             fracture_categories=args.fracture_categories)
-    except DatasetRecordError as e:
-        sys.exit(f'error: {e}')
     splits = split_by_patient(coco, args.ratios, args.seed)
-    save_annotations(args.out_dir, coco, splits)
-    print(f'written to {args.out_dir}')
-    print(summary_table(splits))
+    write_splits(args.out_dir, coco, splits)
 
 
 if __name__ == '__main__':

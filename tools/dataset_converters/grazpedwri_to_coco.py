@@ -10,14 +10,11 @@ Example::
 """
 import argparse
 import os.path as osp
-import sys
 
-from mmengine.config import DictAction
-
-from mmdet_famo.datasets.coco_builder import (DatasetRecordError,
-                                              save_annotations, summary_table)
+from mmdet_famo.datasets.coco_builder import (exit_on_record_error,
+                                              write_splits)
 from mmdet_famo.datasets.converters import convert_grazpedwri
-from mmdet_famo.datasets.splits import DEFAULT_RATIOS, split_by_patient
+from mmdet_famo.datasets.splits import add_split_arguments, split_by_patient
 
 
 def parse_args() -> argparse.Namespace:
@@ -34,27 +31,17 @@ def parse_args() -> argparse.Namespace:
         '--fracture-class',
         default='fracture',
         help='class name in meta.yaml to keep')
-    parser.add_argument(
-        '--ratios',
-        nargs='+',
-        action=DictAction,
-        default=DEFAULT_RATIOS,
-        help='split name=share, e.g. train=0.7 val=0.1 test=0.2')
-    parser.add_argument('--seed', type=int, default=0, help='split seed')
+    add_split_arguments(parser)
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
     out_dir = args.out_dir or osp.join(args.root, 'annotations')
-    try:
+    with exit_on_record_error():
         coco = convert_grazpedwri(args.root, args.fracture_class)
-    except DatasetRecordError as e:
-        sys.exit(f'error: {e}')
     splits = split_by_patient(coco, args.ratios, args.seed)
-    save_annotations(out_dir, coco, splits)
-    print(f'written to {out_dir}')
-    print(summary_table(splits))
+    write_splits(out_dir, coco, splits)
 
 
 if __name__ == '__main__':

@@ -9,15 +9,13 @@ Example::
 """
 import argparse
 import os.path as osp
-import sys
 
-from mmengine.config import DictAction
 from mmengine.fileio import load
 
-from mmdet_famo.datasets.coco_builder import (DatasetRecordError,
-                                              check_fracture_coco,
-                                              save_annotations, summary_table)
-from mmdet_famo.datasets.splits import DEFAULT_RATIOS, split_by_patient
+from mmdet_famo.datasets.coco_builder import (check_fracture_coco,
+                                              exit_on_record_error,
+                                              write_splits)
+from mmdet_famo.datasets.splits import add_split_arguments, split_by_patient
 
 
 def parse_args() -> argparse.Namespace:
@@ -26,28 +24,18 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('ann_file', help='COCO file of every image')
     parser.add_argument(
         '--out-dir', help='output folder (default: next to ann_file)')
-    parser.add_argument(
-        '--ratios',
-        nargs='+',
-        action=DictAction,
-        default=DEFAULT_RATIOS,
-        help='split name=share, e.g. train=0.7 val=0.1 test=0.2')
-    parser.add_argument('--seed', type=int, default=0, help='split seed')
+    add_split_arguments(parser)
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
     coco = load(args.ann_file)
-    try:
+    with exit_on_record_error():
         check_fracture_coco(coco, args.ann_file)
-    except DatasetRecordError as e:
-        sys.exit(f'error: {e}')
     splits = split_by_patient(coco, args.ratios, args.seed)
     out_dir = args.out_dir or osp.dirname(osp.abspath(args.ann_file))
-    save_annotations(out_dir, coco, splits)
-    print(f'written to {out_dir}')
-    print(summary_table(splits))
+    write_splits(out_dir, coco, splits)
 
 
 if __name__ == '__main__':

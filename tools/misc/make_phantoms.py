@@ -9,10 +9,8 @@ Example::
 """
 import argparse
 
-from mmengine.config import DictAction
-
-from mmdet_famo.datasets.coco_builder import summary_table
-from mmdet_famo.datasets.splits import DEFAULT_RATIOS
+from mmdet_famo.datasets.coco_builder import report_splits
+from mmdet_famo.datasets.splits import add_split_arguments
 from mmdet_famo.phantom import ANATOMIES, PhantomConfig, \
     generate_phantom_dataset
 
@@ -37,12 +35,7 @@ def parse_args() -> argparse.Namespace:
         nargs='+',
         default=list(ANATOMIES),
         choices=list(ANATOMIES))
-    parser.add_argument(
-        '--ratios',
-        nargs='+',
-        action=DictAction,
-        default=DEFAULT_RATIOS,
-        help='split name=share, e.g. train=0.7 val=0.1 test=0.2')
+    add_split_arguments(parser, seed=False)  # --seed, above, seeds it all
     return parser.parse_args()
 
 
@@ -57,8 +50,7 @@ def main() -> None:
         body_parts=tuple(args.body_parts),
         ratios=dict(args.ratios))
     _, splits = generate_phantom_dataset(args.out_dir, config, progress=True)
-    print(f'written to {args.out_dir}')
-    print(summary_table(splits))
+    report_splits(args.out_dir, splits)
 
 
 if __name__ == '__main__':

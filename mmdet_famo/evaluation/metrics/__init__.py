@@ -1,1 +1,2 @@
-from .fracture_case_metric import FractureCaseMetric  # noqa: F401
+from .fracture_case_metric import (FractureCaseMetric,  # noqa: F401
+                                   load_operating_threshold)

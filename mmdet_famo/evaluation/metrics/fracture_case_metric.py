@@ -51,6 +51,31 @@ PER_CASE_COLUMNS = ('case_id', 'patient_id', 'body_part', 'n_images',
                     'tp_at_threshold', 'fp_at_threshold')
 
 
+def load_operating_threshold(path: str):
+    """Read an operating threshold saved by :class:`FractureCaseMetric`.
+
+    Args:
+        path (str): Its ``operating_threshold.json``, or the folder holding
+            it.
+
+    Returns:
+        tuple[float, dict]: The threshold, and the saved record with
+        ``loaded_from`` (the file's absolute path) added.
+    """
+    if osp.isdir(path):
+        path = osp.join(path, OPERATING_THRESHOLD_FILE)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'threshold_file {path} does not exist; '
+                                'run the validation set first')
+    try:
+        saved = load(path, file_format='json')
+        threshold = float(saved['threshold'])
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError(f'{path}: not an operating threshold file '
+                         f'({error!r})') from error
+    return threshold, dict(saved, loaded_from=osp.abspath(path))
+
+
 @METRICS.register_module()
 class FractureCaseMetric(BaseMetric):
     """Fracture detection metric at the fracture, image and case level.
@@ -359,23 +384,13 @@ class FractureCaseMetric(BaseMetric):
             **info)
 
     def _load_threshold(self, info: dict):
-        path = self.threshold_file
-        if osp.isdir(path):
-            path = osp.join(path, OPERATING_THRESHOLD_FILE)
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'threshold_file {path} does not exist; '
-                                    'run the validation set first')
-        try:
-            saved = load(path, file_format='json')
-            threshold = float(saved['threshold'])
-        except (ValueError, KeyError, TypeError) as error:
-            raise ValueError(f'{path}: not an operating threshold file '
-                             f'({error!r})') from error
+        threshold, saved = load_operating_threshold(self.threshold_file)
         for key in ('hit_criterion', 'hit_thr'):
             if saved.get(key, info[key]) != info[key]:
-                warnings.warn(f'{path} was chosen with {key}={saved[key]!r},'
-                              f' this metric uses {info[key]!r}')
-        return threshold, dict(saved, loaded_from=osp.abspath(path))
+                warnings.warn(f'{saved["loaded_from"]} was chosen with '
+                              f'{key}={saved[key]!r}, this metric uses '
+                              f'{info[key]!r}')
+        return threshold, saved
 
     def _box_metrics(
             self,
