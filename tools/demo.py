@@ -21,8 +21,11 @@ import shutil
 import subprocess
 import sys
 import time
+import warnings
 
 from tqdm import tqdm
+
+warnings.filterwarnings('ignore', 'pkg_resources is deprecated')
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DATA_ROOT = osp.join('data', 'phantom')
