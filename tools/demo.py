@@ -65,10 +65,13 @@ def run_step(name: str, command: list, log_file: str, epochs: int = 1):
             match = ITERATION.search(line)
             if match:
                 mode, epoch, done, total = match.groups()
-                runs = epochs if mode == 'train' else 1
-                bar.total = int(total) * runs
+                done, total = int(done), int(total)
+                if mode == 'train':  # one bar over every epoch
+                    bar.total = total * epochs
+                    bar.n = (int(epoch) - 1) * total + done
+                else:
+                    bar.total, bar.n = total, done
                 bar.set_postfix_str(mode)
-                bar.n = (int(epoch or 1) - 1) * int(total) + int(done)
                 bar.refresh()
     bar.close()
     if process.returncode:

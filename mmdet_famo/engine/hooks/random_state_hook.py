@@ -57,9 +57,9 @@ class RandomStateHook(Hook):
             checkpoint['random_states'] = [random_states()]
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        states = checkpoint.get('random_states')
-        if not runner._resume:
+        if not runner._resume:  # loading weights only (load_from)
             return
+        states = checkpoint.get('random_states')
         if states is None or len(states) != get_world_size():
             MMLogger.get_current_instance().warning(
                 'The checkpoint holds no random states for '
