@@ -31,7 +31,7 @@ Run from the repository root (CPU, the main job's demo config)::
 or on a GPU with the paper's model::
 
     python benchmarks/inference_latency.py --device cuda \\
-        --config configs/famo/famo_faster-rcnn_x101-32x4d_fpn_35e_fracture.py
+        --config configs/famo/famo_faster-rcnn_x101-32x4d_fpn_4xb1-35e_fracture.py
 """
 import argparse
 import os.path as osp

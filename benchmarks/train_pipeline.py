@@ -31,7 +31,7 @@ from mmdet_famo.datasets import FractureDataset
 from mmdet_famo.phantom import PhantomConfig, generate_phantom_dataset
 
 CONFIG = Path(__file__).parents[1] / \
-    'configs/famo/faster-rcnn_x101-32x4d_fpn_35e_fracture.py'
+    'configs/famo/faster-rcnn_x101-32x4d_fpn_4xb1-35e_fracture.py'
 
 
 def stock_pipeline(cfg: Config) -> list:

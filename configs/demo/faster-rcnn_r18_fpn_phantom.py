@@ -4,7 +4,7 @@
 # schedule (about 5 minutes of training on 2 CPU cores). FAMO's demo config
 # differs from this one exactly as the paper's FAMO config differs from its
 # baseline.
-_base_ = '../famo/faster-rcnn_x101-32x4d_fpn_35e_fracture.py'
+_base_ = '../famo/faster-rcnn_x101-32x4d_fpn_4xb1-35e_fracture.py'
 
 data_root = 'data/phantom/'
 image_scale = (320, 320)

@@ -114,7 +114,7 @@ class RadiographPredictor:
 
     Args:
         config (str | Path | Config): Model config, e.g.
-            ``configs/famo/famo_faster-rcnn_x101-32x4d_fpn_35e_fracture.py``.
+            ``configs/famo/famo_faster-rcnn_x101-32x4d_fpn_4xb1-35e_fracture.py``.
         checkpoint (str): Checkpoint file.
         device (str): 'cpu', 'cuda', 'cuda:1'... Defaults to 'cpu'.
         cfg_options (dict, optional): Config overrides.

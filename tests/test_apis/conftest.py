@@ -11,7 +11,7 @@ from mmdet_famo.apis import RadiographPredictor, find_radiographs
 from mmdet_famo.phantom import PhantomConfig, generate_phantom_dataset
 from tests.detector_cfg import tiny_detector_cfg
 
-FAMO_CONFIG = 'configs/famo/famo_faster-rcnn_x101-32x4d_fpn_35e_fracture.py'
+FAMO_CONFIG = 'configs/famo/famo_faster-rcnn_x101-32x4d_fpn_4xb1-35e_fracture.py'
 #: Longer side the test pipeline resizes to (the paper's is 800).
 TEST_SCALE = 160
 

@@ -3,14 +3,14 @@ import pytest
 from mmengine.config import Config
 
 FAMO_PAIRS = [
-    ('configs/famo/faster-rcnn_x101-32x4d_fpn_35e_fracture.py',
-     'configs/famo/famo_faster-rcnn_x101-32x4d_fpn_35e_fracture.py'),
-    ('configs/famo/faster-rcnn_x101-64x4d_fpn_35e_fracture.py',
-     'configs/famo/famo_faster-rcnn_x101-64x4d_fpn_35e_fracture.py'),
+    ('configs/famo/faster-rcnn_x101-32x4d_fpn_4xb1-35e_fracture.py',
+     'configs/famo/famo_faster-rcnn_x101-32x4d_fpn_4xb1-35e_fracture.py'),
+    ('configs/famo/faster-rcnn_x101-64x4d_fpn_4xb1-35e_fracture.py',
+     'configs/famo/famo_faster-rcnn_x101-64x4d_fpn_4xb1-35e_fracture.py'),
 ]
 LABEL_PAIR = (
-    'configs/famo/faster-rcnn_x101-32x4d_fpn_35e_fracture.py',
-    'configs/famo/famo-label_faster-rcnn_x101-32x4d_fpn_35e_fracture.py')
+    'configs/famo/faster-rcnn_x101-32x4d_fpn_4xb1-35e_fracture.py',
+    'configs/famo/famo-label_faster-rcnn_x101-32x4d_fpn_4xb1-35e_fracture.py')
 
 
 def flatten(value, prefix=''):

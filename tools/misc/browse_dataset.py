@@ -12,7 +12,7 @@ or ``'float32'``) is shown as grey.
 Example, on the phantom data (``tools/misc/make_phantoms.py data/phantom``)::
 
     python tools/misc/browse_dataset.py \\
-        configs/famo/faster-rcnn_x101-32x4d_fpn_35e_fracture.py \\
+        configs/famo/faster-rcnn_x101-32x4d_fpn_4xb1-35e_fracture.py \\
         --output-dir work_dirs/browse --num-images 8 --repeats 4 \\
         --cfg-options train_dataloader.dataset.data_root=data/phantom/
 """

@@ -19,7 +19,7 @@ from mmdet_famo.phantom import ANATOMIES, PhantomConfig, \
     generate_phantom_dataset, render_radiograph
 
 ROOT = Path(__file__).parents[3]
-CONFIG = ROOT / 'configs/famo/faster-rcnn_x101-32x4d_fpn_35e_fracture.py'
+CONFIG = ROOT / 'configs/famo/faster-rcnn_x101-32x4d_fpn_4xb1-35e_fracture.py'
 LOADERS = ('LoadRadiograph', 'LoadAnnotations')
 # Boxes are scaled exactly while bitmap masks are resized by nearest
 # neighbour, which moves a mask's box by less than a pixel; there are two

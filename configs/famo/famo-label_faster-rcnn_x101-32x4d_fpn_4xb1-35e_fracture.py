@@ -3,7 +3,7 @@
 # predicts squares. The test pipeline is unchanged: predictions are evaluated
 # against the original tight boxes. Keep this pipeline equal to the
 # baseline's plus SquareGTBoxes (tests/test_configs checks it).
-_base_ = './faster-rcnn_x101-32x4d_fpn_35e_fracture.py'
+_base_ = './faster-rcnn_x101-32x4d_fpn_4xb1-35e_fracture.py'
 
 train_pipeline = [
     dict(type='LoadRadiograph', on_error='skip'),

@@ -1,5 +1,5 @@
 # FAMO on ResNeXt-101 64x4d: the baseline with RoIs squared before RoI-Align.
-_base_ = './faster-rcnn_x101-64x4d_fpn_35e_fracture.py'
+_base_ = './faster-rcnn_x101-64x4d_fpn_4xb1-35e_fracture.py'
 
 model = dict(
     roi_head=dict(bbox_roi_extractor=dict(type='FAMOBBoxRoIExtractor')))
