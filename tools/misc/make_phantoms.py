@@ -6,6 +6,9 @@ Writes ``OUT/images/<patient>/<case>/<view>.dcm`` and
 Example::
 
     python tools/misc/make_phantoms.py data/phantom --patients 80 --seed 0
+    # and two more readers' annotations, for reader_agreement.py
+    python tools/misc/make_phantoms.py data/phantom --readers 3 \
+        --reader-miss-rate 0.1 --reader-false-rate 0.05 --reader-jitter 1
 """
 import argparse
 
@@ -13,6 +16,8 @@ from mmdet_famo.datasets.coco_builder import report_splits
 from mmdet_famo.datasets.splits import add_split_arguments
 from mmdet_famo.phantom import ANATOMIES, PhantomConfig, \
     generate_phantom_dataset
+from mmdet_famo.phantom.readers import (ReaderDisagreement,
+                                      write_reader_annotations)
 
 
 def parse_args() -> argparse.Namespace:
@@ -35,6 +40,29 @@ def parse_args() -> argparse.Namespace:
         nargs='+',
         default=list(ANATOMIES),
         choices=list(ANATOMIES))
+    reader_defaults = ReaderDisagreement()
+    parser.add_argument(
+        '--readers',
+        type=int,
+        default=1,
+        help='readers: 2 or more also writes annotations/reader_<k>.json, '
+        'reader 1 the truth, the others simulated (for '
+        'tools/analysis/reader_agreement.py)')
+    parser.add_argument(
+        '--reader-miss-rate',
+        type=float,
+        default=reader_defaults.miss_rate,
+        help='chance that a simulated reader misses each fracture')
+    parser.add_argument(
+        '--reader-false-rate',
+        type=float,
+        default=reader_defaults.false_finding_rate,
+        help='chance per image of a simulated reader\'s false finding')
+    parser.add_argument(
+        '--reader-jitter',
+        type=int,
+        default=reader_defaults.jitter_px,
+        help='largest shift of a simulated reader\'s outline, in px')
     add_split_arguments(parser, seed=False)  # --seed, above, seeds it all
     return parser.parse_args()
 
@@ -49,8 +77,20 @@ def main() -> None:
         fracture_free_fraction=args.fracture_free,
         body_parts=tuple(args.body_parts),
         ratios=dict(args.ratios))
-    _, splits = generate_phantom_dataset(args.out_dir, config, progress=True)
+    try:  # checked before anything is written
+        disagreement = ReaderDisagreement(args.reader_miss_rate,
+                                          args.reader_false_rate,
+                                          args.reader_jitter, args.seed)
+    except ValueError as error:
+        raise SystemExit(f'make_phantoms.py: error: {error}') from error
+    coco, splits = generate_phantom_dataset(
+        args.out_dir, config, progress=True)
     report_splits(args.out_dir, splits)
+    if args.readers > 1:
+        for path in write_reader_annotations(
+                f'{args.out_dir}/annotations', coco, args.readers,
+                disagreement):
+            print(f'reader annotations: {path}')
 
 
 if __name__ == '__main__':
