@@ -1,5 +1,8 @@
 """mmengine checkpoints load and resume under torch's weights_only default."""
+import os.path as osp
 import pickle
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -10,6 +13,9 @@ from mmengine.runner import Runner
 from torch.utils.data import Dataset
 
 import mmdet_famo  # noqa: F401  (allow-lists mmengine's checkpoint contents)
+from mmdet_famo.utils.safe_checkpoint import history_buffer_statistic
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 class Regressor(BaseModel):
@@ -77,3 +83,40 @@ def test_getattr_beyond_history_buffer_statistics_is_refused(tmp_path):
     torch.save({'x': Gadget()}, path)
     with pytest.raises(pickle.UnpicklingError, match='__init__'):
         torch.load(path)
+
+
+OLDER_TORCH = """
+import torch
+import torch._weights_only_unpickler as unpickler
+import torch.distributed.tensor  # torch's own modules that allow-list
+import torch.nested._internal.nested_tensor  # noqa: F401  (their types)
+torch.__version__ = {version!r}
+for name in {removed!r}:
+    delattr(torch.serialization, name)
+before = set(unpickler._get_safe_globals())
+import mmdet_famo
+from mmdet_famo.utils import allow_mmengine_checkpoints
+assert allow_mmengine_checkpoints() is False
+print(len(set(unpickler._get_safe_globals()) - before))
+"""
+
+
+@pytest.mark.parametrize(
+    'version, removed',
+    [('2.1.2', ['add_safe_globals', 'get_safe_globals', 'safe_globals']),
+     ('2.5.1', [])])
+def test_older_torch_imports_and_registers_nothing(version, removed):
+    """torch < 2.4 has no allow-list API; torch 2.4-2.5 has it, but loads
+    with weights_only=False by default: neither needs nor gets one."""
+    result = subprocess.run(
+        [sys.executable, '-c',
+         OLDER_TORCH.format(version=version, removed=removed)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1] == '0'
+
+
+def test_torch_2_6_and_later_allow_list_mmengine_contents():
+    safe = torch.serialization.get_safe_globals()
+    assert HistoryBuffer in safe
+    assert (history_buffer_statistic, 'builtins.getattr') in safe
