@@ -1,3 +1,4 @@
+import logging
 from typing import List, Union
 
 from mmdet.datasets import CocoDataset
@@ -28,6 +29,11 @@ class FractureDataset(CocoDataset):
     ``keep_fracture_free=True`` (the default) ``filter_empty_gt`` is
     ignored; ``min_size`` still applies.
 
+    Plain COCO files work as they are: an image record without ``case_id``
+    is its own case (``image_<id>``), and one without ``patient_id`` its
+    case's own patient, so per-case figures equal per-image ones for such
+    images; one warning says how many records were read so.
+
     Args:
         keep_fracture_free (bool): Keep images without fractures whatever
             ``filter_cfg`` says. Defaults to True.
@@ -44,6 +50,22 @@ class FractureDataset(CocoDataset):
         self.keep_fracture_free = keep_fracture_free
         super().__init__(*args, **kwargs)
 
+    def load_data_list(self) -> List[dict]:
+        """Load the annotation file; warn once if some image records have
+        no case or patient and were made their own."""
+        self.num_without_case = 0
+        data_list = super().load_data_list()
+        if self.num_without_case:
+            print_log(
+                f'{self.ann_file}: {self.num_without_case} of '
+                f'{len(data_list)} image records have no case_id or '
+                'patient_id; each such image is taken as its own case and '
+                'patient (convert the data with tools/dataset_converters '
+                'to group views into cases)',
+                logger='current',
+                level=logging.WARNING)
+        return data_list
+
     def parse_data_info(self, raw_data_info: dict) -> Union[dict, List[dict]]:
         """Parse one image record and its annotations, adding the case
         metadata and checking that the record is usable."""
@@ -51,8 +73,8 @@ class FractureDataset(CocoDataset):
         record = (f'{self.ann_file}: image {img_info.get("id")} '
                   f'({img_info.get("file_name")!r})')
         missing = [
-            key for key in ('file_name', 'width', 'height', 'case_id',
-                            'patient_id') if img_info.get(key) in (None, '')
+            key for key in ('file_name', 'width', 'height')
+            if is_missing(img_info.get(key))
         ]
         if missing:
             raise ValueError(f'{record} lacks {", ".join(missing)}; convert '
@@ -62,7 +84,16 @@ class FractureDataset(CocoDataset):
             raise FileNotFoundError(
                 f'{record}: image file {data_info["img_path"]} not found')
         for key in self.CASE_KEYS:
-            data_info[key] = str(img_info.get(key) or UNKNOWN)
+            value = img_info.get(key)
+            data_info[key] = UNKNOWN if is_missing(value) else str(value)
+        if is_missing(img_info.get('case_id')):
+            data_info['case_id'] = f'image_{img_info["img_id"]}'
+        if is_missing(img_info.get('patient_id')):
+            data_info['patient_id'] = data_info['case_id']
+        if any(
+                is_missing(img_info.get(key))
+                for key in ('case_id', 'patient_id')):
+            self.num_without_case += 1
         return data_info
 
     def filter_data(self) -> List[dict]:
@@ -77,3 +108,8 @@ class FractureDataset(CocoDataset):
                 logger='current')
             self.filter_cfg = dict(self.filter_cfg, filter_empty_gt=False)
         return super().filter_data()
+
+
+def is_missing(value) -> bool:
+    """Whether a record's value is absent (``None`` or empty); 0 is not."""
+    return value is None or value == ''

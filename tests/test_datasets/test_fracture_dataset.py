@@ -1,9 +1,12 @@
 """FractureDataset: case metadata to the data samples, negatives kept,
-broken records named."""
+broken records named, plain COCO read."""
+import logging
+
 import cv2
 import numpy as np
 import pytest
 from mmengine.fileio import dump
+from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 from mmdet.registry import DATASETS
@@ -145,3 +148,54 @@ def test_record_without_body_part_or_view_reads_unknown(data_root):
     dataset = build(dataset_cfg(data_root, ann_file='plain.json'))
     info = dataset.get_data_info(0)
     assert (info['body_part'], info['view']) == ('unknown', 'unknown')
+
+
+@pytest.fixture
+def warnings_logged():
+    """The warnings logged to mmengine's current logger meanwhile."""
+    records = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = records.append
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    yield records
+    logger.removeHandler(handler)
+
+
+def test_plain_coco_images_are_their_own_cases(data_root, warnings_logged):
+    """A COCO file as MMDetection users have it: no case or patient keys,
+    and an image id 0, which stays '0' (not 'unknown')."""
+    plain = dict(
+        images=[
+            dict(id=0, file_name='a.png', width=64, height=48),
+            dict(id=7, file_name='c.png', width=64, height=64, view=0),
+        ],
+        annotations=[
+            dict(id=0, image_id=0, category_id=1, bbox=[10, 20, 30, 3],
+                 segmentation=[[10, 20, 40, 20, 40, 23, 10, 23]], area=90,
+                 iscrowd=0)
+        ],
+        categories=[dict(id=1, name='fracture')])
+    dump(plain, str(data_root / 'plain_coco.json'))
+    dataset = build(dataset_cfg(data_root, ann_file='plain_coco.json'))
+    samples = [dataset[i]['data_samples'] for i in range(len(dataset))]
+    assert [(s.img_id, s.case_id, s.patient_id, s.body_part, s.view)
+            for s in samples] == [(0, 'image_0', 'image_0', 'unknown',
+                                   'unknown'),
+                                  (7, 'image_7', 'image_7', 'unknown', '0')]
+    np.testing.assert_allclose(samples[0].gt_instances.bboxes.numpy(),
+                               [[10, 20, 40, 23]])
+    messages = [record.getMessage() for record in warnings_logged]
+    assert len(messages) == 1
+    assert 'plain_coco.json: 2 of 2 image records have no case_id' in \
+        messages[0]
+
+
+def test_case_id_0_is_kept_and_no_warning(data_root, warnings_logged):
+    coco = CocoBuilder()
+    coco.add_image('a.png', 64, 48, 0, 0, 'wrist', 'ap')
+    dump(coco.to_dict(), str(data_root / 'zero.json'))
+    dataset = build(dataset_cfg(data_root, ann_file='zero.json'))
+    info = dataset.get_data_info(0)
+    assert (info['case_id'], info['patient_id']) == ('0', '0')
+    assert warnings_logged == []
