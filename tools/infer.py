@@ -22,9 +22,10 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmdet_famo.apis import (
     RadiographPredictor,
     format_summary,  # noqa: E402
-    infer_radiographs,
-    load_operating_threshold)
+    infer_radiographs)
 from mmdet_famo.apis.report import REPORT_FILE  # noqa: E402
+from mmdet_famo.evaluation.operating_points import \
+    read_threshold_file  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
@@ -83,10 +84,10 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
         parser.error('--batch-size must be at least 1')
     if args.threshold_file is not None:
         try:
-            args.threshold, record = load_operating_threshold(
-                args.threshold_file)
+            points, record = read_threshold_file(args.threshold_file)
         except (OSError, ValueError) as error:
             parser.error(str(error))
+        args.threshold = points.definite.threshold
         args.threshold_source = record['loaded_from']
     elif not 0 <= args.threshold <= 1:
         parser.error(f'--threshold must be in [0, 1], got {args.threshold}')

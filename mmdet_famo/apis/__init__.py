@@ -1,6 +1,8 @@
 """Inference on new radiographs: files, folders and studies."""
 from .cases import Case, group_cases
-from .inference import infer_radiographs, load_operating_threshold
+from mmdet_famo.evaluation.operating_points import (OperatingPoints,
+                                                    load_operating_points)
+from .inference import infer_radiographs
 from .inputs import InputFailure, find_radiographs
 from .overlay import draw_findings
 from .predictor import (ImageFailure, ImagePrediction, RadiographPredictor,
@@ -10,7 +12,7 @@ from .secondary_capture import write_secondary_capture
 
 __all__ = [
     'Case', 'ImageFailure', 'ImagePrediction', 'InputFailure',
-    'RadiographPredictor', 'build_inference_pipeline', 'build_report',
+    'OperatingPoints', 'RadiographPredictor', 'build_inference_pipeline', 'build_report',
     'draw_findings', 'find_radiographs', 'format_summary', 'group_cases',
-    'infer_radiographs', 'load_operating_threshold', 'write_secondary_capture'
+    'infer_radiographs', 'load_operating_points', 'write_secondary_capture'
 ]

@@ -3,6 +3,7 @@ import os.path as osp
 from dataclasses import dataclass, field
 from typing import Dict, List, Sequence, Tuple
 
+from mmdet_famo.evaluation.functional import is_case_positive
 from .predictor import ImagePrediction
 
 
@@ -27,9 +28,10 @@ class Case:
         return max(image.score for image in self.images)
 
     def is_positive(self, threshold: float) -> bool:
-        """Positive if any view is (paper, "Model evaluation", after Thian et
-        al. 2019)."""
-        return any(image.is_positive(threshold) for image in self.images)
+        """Positive if any view is (the rule of
+        :mod:`mmdet_famo.evaluation.functional.fracture_levels`)."""
+        return is_case_positive(
+            image.is_positive(threshold) for image in self.images)
 
 
 def case_key(image: ImagePrediction) -> Tuple[str, str]:

@@ -5,15 +5,13 @@ import math
 import os
 import os.path as osp
 import time
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import mmcv
 from mmengine.fileio import dump
 from mmengine.logging import print_log
 from pydicom.uid import generate_uid
 
-from mmdet_famo.evaluation.metrics.fracture_case_metric import \
-    load_operating_threshold as read_operating_threshold
 from .cases import group_cases
 from .inputs import InputFailure, find_radiographs
 from .overlay import draw_findings
@@ -23,22 +21,6 @@ from .secondary_capture import write_secondary_capture
 
 OVERLAY_DIR = 'overlays'
 SECONDARY_CAPTURE_DIR = 'secondary_capture'
-
-
-def load_operating_threshold(path: str) -> Tuple[float, dict]:
-    """The operating threshold saved by ``FractureCaseMetric`` (its
-    ``operating_threshold.json``, or the folder holding it), refused if it is
-    not a finite number.
-
-    Returns:
-        tuple[float, dict]: The threshold and the saved record.
-    """
-    threshold, record = read_operating_threshold(path)
-    if not math.isfinite(threshold):
-        raise ValueError(f'{record["loaded_from"]}: the threshold is '
-                         f'{threshold} (the validation set lacked positives '
-                         'or negatives); choose one with --threshold')
-    return threshold, record
 
 
 def infer_radiographs(predictor: RadiographPredictor,

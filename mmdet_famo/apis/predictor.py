@@ -18,6 +18,8 @@ from mmdet.structures.bbox import get_box_tensor
 from mmdet.utils import get_test_pipeline_cfg
 from mmdet_famo.datasets.transforms.loading import (LoadRadiograph,
                                                     RadiographError)
+from mmdet_famo.evaluation.functional import (is_image_positive,
+                                              shown_score)
 
 ANNOTATION_LOADERS = ('LoadAnnotations', 'mmdet.LoadAnnotations',
                       LoadAnnotations)
@@ -52,14 +54,15 @@ class ImagePrediction:
 
     @property
     def score(self) -> float:
-        """The image score: its highest box score, 0 without boxes (as
-        ``FractureCaseMetric``)."""
-        return float(self.scores.max(initial=0.))
+        """The image score: its highest box score, shown as 0 without
+        boxes (as ``FractureCaseMetric`` writes it)."""
+        return shown_score(self.scores.max(initial=-np.inf))
 
     def is_positive(self, threshold: float) -> bool:
         """Whether a box scores at least ``threshold`` (never without
-        boxes)."""
-        return bool((self.scores >= threshold).any())
+        boxes; the rule of
+        :mod:`mmdet_famo.evaluation.functional.fracture_levels`)."""
+        return is_image_positive(self.scores, threshold)
 
 
 @dataclass(frozen=True)

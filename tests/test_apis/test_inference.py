@@ -9,7 +9,7 @@ from mmengine.dataset import pseudo_collate
 
 from mmdet.datasets.transforms import PackDetInputs
 from mmdet_famo.apis import (ImageFailure, infer_radiographs,
-                             load_operating_threshold)
+                             load_operating_points)
 from mmdet_famo.datasets.transforms import LoadRadiograph
 from mmdet_famo.evaluation.metrics import FractureCaseMetric
 from mmdet_famo.phantom import ANATOMIES, render_radiograph
@@ -179,15 +179,15 @@ def test_the_threshold_saved_by_the_metric_is_used(tmp_path):
 
     assert chosen == pytest.approx(0.8)
     for path in (tmp_path, tmp_path / 'operating_threshold.json'):
-        threshold, record = load_operating_threshold(str(path))
-        assert threshold == pytest.approx(0.8)
-        assert record['method'] == 'youden'
+        points = load_operating_points(str(path))
+        assert points.definite.threshold == pytest.approx(0.8)
+        assert points.definite.method == 'youden'
 
 
 def test_an_undefined_saved_threshold_is_refused(tmp_path):
     (tmp_path / 'operating_threshold.json'
      ).write_text('{"threshold": NaN, "method": "youden"}')
     with pytest.raises(ValueError, match='--threshold'):
-        load_operating_threshold(str(tmp_path))
+        load_operating_points(str(tmp_path))
     with pytest.raises(FileNotFoundError):
-        load_operating_threshold(str(tmp_path / 'missing.json'))
+        load_operating_points(str(tmp_path / 'missing.json'))

@@ -6,7 +6,11 @@ from .proportions import (CI_METHODS, McNemarResult, mcnemar_test,
                           proportion_confidence_interval)
 from .roc import (DelongTestResult, auc_confidence_interval,
                   delong_auc_variance, paired_delong_test, roc_auc)
-from .thresholds import (THRESHOLD_METHODS, specificity_threshold,
+from .fracture_levels import (SCORE_WITHOUT_BOX, LevelScores, case_scores,
+                              highest_scores, image_scores, is_case_positive,
+                              is_image_positive, outcomes, shown_score,
+                              shown_scores)
+from .thresholds import (sensitivity_threshold, specificity_threshold,
                          youden_threshold)
 
 __all__ = [
@@ -15,6 +19,9 @@ __all__ = [
     'FROC_FPS_PER_IMAGE', 'froc_curve', 'froc_sensitivity', 'roc_auc',
     'delong_auc_variance', 'auc_confidence_interval', 'DelongTestResult',
     'paired_delong_test', 'CI_METHODS', 'proportion_confidence_interval',
-    'McNemarResult', 'mcnemar_test', 'THRESHOLD_METHODS', 'youden_threshold',
-    'specificity_threshold'
+    'McNemarResult', 'mcnemar_test', 'youden_threshold',
+    'specificity_threshold', 'sensitivity_threshold', 'SCORE_WITHOUT_BOX',
+    'LevelScores', 'highest_scores', 'image_scores', 'case_scores',
+    'outcomes', 'is_image_positive', 'is_case_positive', 'shown_score',
+    'shown_scores'
 ]

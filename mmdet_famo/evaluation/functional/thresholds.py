@@ -1,84 +1,131 @@
-"""Choosing the operating score threshold on a validation set.
+"""Choosing an operating score threshold on a validation set.
 
-A threshold t means: positive when score >= t. Both rules pick among the
-observed scores, so the threshold is a value some case actually reaches.
+A threshold t means: positive when a box scores >= t. Scores here are the
+highest score of the boxes that count (see :mod:`.fracture_levels`), -inf
+for an image without one, so ``score >= t`` is exactly "has such a box
+scoring >= t". Every rule picks its threshold among the real box scores
+(the finite ones): an image without boxes is never called positive, at any
+threshold chosen here.
 """
 import warnings
+from typing import Optional, Tuple
 
 import numpy as np
 from sklearn.exceptions import UndefinedMetricWarning
-from sklearn.metrics import roc_curve
-
-THRESHOLD_METHODS = ('youden', 'specificity')
 
 
-def _finite_roc(labels: np.ndarray, scores: np.ndarray, what: str):
-    """False and true positive rates at each finite threshold, or None
-    (with a warning) when a class is missing."""
+def _counts(labels: np.ndarray, scores: np.ndarray,
+            what: str) -> Optional[Tuple[np.ndarray, ...]]:
+    """The candidate thresholds (real scores, ascending) and the true and
+    false positives at each, or None (with a warning) when a class or every
+    real score is missing."""
+    labels = np.asarray(labels).reshape(-1).astype(bool)
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    if len(labels) != len(scores):
+        raise ValueError(f'{len(labels)} labels but {len(scores)} scores')
     num_positive = int(labels.sum())
+    candidates = np.unique(scores[np.isfinite(scores)])
     if num_positive == 0 or num_positive == len(labels):
-        warnings.warn(
-            f'{what} needs positives and negatives, got {num_positive} '
-            f'positives and {len(labels) - num_positive} negatives; '
-            'returning nan', UndefinedMetricWarning)
-        return None
-    fpr, tpr, thresholds = roc_curve(
-        labels, np.asarray(scores, dtype=np.float64), drop_intermediate=False)
-    finite = np.isfinite(thresholds)
-    return fpr[finite], tpr[finite], thresholds[finite]
+        reason = f'positives and negatives, got {num_positive} positives ' \
+            f'and {len(labels) - num_positive} negatives'
+    elif len(candidates) == 0:
+        reason = 'at least one box, got none'
+    else:
+        positive = np.sort(scores[labels])
+        negative = np.sort(scores[~labels])
+        true_positives = len(positive) - np.searchsorted(
+            positive, candidates, side='left')
+        false_positives = len(negative) - np.searchsorted(
+            negative, candidates, side='left')
+        return candidates, true_positives, false_positives, \
+            num_positive, len(labels) - num_positive
+    warnings.warn(f'{what} needs {reason}; returning nan',
+                  UndefinedMetricWarning)
+    return None
 
 
 def youden_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Threshold maximising Youden's J = sensitivity + specificity - 1.
+    """Real score maximising Youden's J = sensitivity + specificity - 1.
 
     Of equally good thresholds the highest (more specific) one.
 
     Args:
         labels (np.ndarray): (n, ) 0/1 truth.
-        scores (np.ndarray): (n, ) scores.
+        scores (np.ndarray): (n, ) scores, -inf without a box.
 
     Returns:
-        float: The threshold; nan (with a warning) when a class is missing.
+        float: The threshold; nan (with a warning) when a class or every
+        box is missing.
     """
-    labels = np.asarray(labels).reshape(-1).astype(bool)
-    roc = _finite_roc(labels, scores, "Youden's threshold")
-    if roc is None:
+    counts = _counts(labels, scores, "Youden's threshold")
+    if counts is None:
         return float('nan')
-    fpr, tpr, thresholds = roc
-    num_positive = int(np.sum(labels))
-    num_negative = len(labels) - num_positive
+    candidates, tp, fp, num_positive, num_negative = counts
     # J * P * N in integers, so that equally good thresholds tie exactly
-    youden = (
-        np.rint(tpr * num_positive) * num_negative -
-        np.rint(fpr * num_negative) * num_positive)
-    return float(thresholds[np.argmax(youden)])
+    youden = tp * num_negative - fp * num_positive
+    return float(candidates[::-1][np.argmax(youden[::-1])])
 
 
 def specificity_threshold(labels: np.ndarray, scores: np.ndarray,
                           target_specificity: float) -> float:
-    """Lowest threshold (so the most sensitive one) whose specificity is at
-    least ``target_specificity``.
+    """Lowest real score (so the most sensitive threshold) whose
+    specificity is at least ``target_specificity``.
 
-    When even the highest score gives a lower specificity (negatives share
-    it), the threshold is just above the highest score: nothing positive.
+    When no real score reaches the target (negatives share the highest
+    score), the highest score, with a warning.
 
     Args:
         labels (np.ndarray): (n, ) 0/1 truth.
-        scores (np.ndarray): (n, ) scores.
+        scores (np.ndarray): (n, ) scores, -inf without a box.
         target_specificity (float): In [0, 1].
 
     Returns:
-        float: The threshold; nan (with a warning) when a class is missing.
+        float: The threshold; nan (with a warning) when a class or every
+        box is missing.
     """
     if not 0 <= target_specificity <= 1:
         raise ValueError('target_specificity must be in [0, 1], got '
                          f'{target_specificity}')
-    labels = np.asarray(labels).reshape(-1).astype(bool)
-    roc = _finite_roc(labels, scores, 'A target-specificity threshold')
-    if roc is None:
+    counts = _counts(labels, scores, 'A target-specificity threshold')
+    if counts is None:
         return float('nan')
-    fpr, _, thresholds = roc
-    reaching = np.flatnonzero(1 - fpr >= target_specificity - 1e-12)
+    candidates, _, fp, _, num_negative = counts
+    reaching = np.flatnonzero(
+        (num_negative - fp) / num_negative >= target_specificity - 1e-12)
     if len(reaching) == 0:
-        return float(np.nextafter(thresholds[0], np.inf))
-    return float(thresholds[reaching[-1]])
+        warnings.warn(f'no box score reaches specificity '
+                      f'{target_specificity}; using the highest score')
+        return float(candidates[-1])
+    return float(candidates[reaching[0]])
+
+
+def sensitivity_threshold(labels: np.ndarray, scores: np.ndarray,
+                          target_sensitivity: float) -> float:
+    """Highest real score (so the most specific threshold) whose
+    sensitivity is at least ``target_sensitivity``.
+
+    When no real score reaches the target (positives without a box that
+    counts), the lowest score, with a warning.
+
+    Args:
+        labels (np.ndarray): (n, ) 0/1 truth.
+        scores (np.ndarray): (n, ) scores, -inf without a box.
+        target_sensitivity (float): In [0, 1].
+
+    Returns:
+        float: The threshold; nan (with a warning) when a class or every
+        box is missing.
+    """
+    if not 0 <= target_sensitivity <= 1:
+        raise ValueError('target_sensitivity must be in [0, 1], got '
+                         f'{target_sensitivity}')
+    counts = _counts(labels, scores, 'A target-sensitivity threshold')
+    if counts is None:
+        return float('nan')
+    candidates, tp, _, num_positive, _ = counts
+    reaching = np.flatnonzero(tp / num_positive >= target_sensitivity - 1e-12)
+    if len(reaching) == 0:
+        warnings.warn(f'no box score reaches sensitivity '
+                      f'{target_sensitivity}; using the lowest score')
+        return float(candidates[0])
+    return float(candidates[reaching[-1]])

@@ -1,2 +1,1 @@
-from .fracture_case_metric import (FractureCaseMetric,  # noqa: F401
-                                   load_operating_threshold)
+from .fracture_case_metric import FractureCaseMetric  # noqa: F401

@@ -21,8 +21,10 @@ from sklearn.metrics import roc_curve
 
 from mmdet.registry import METRICS
 from mmdet.structures.bbox import get_box_tensor
+from ..operating_points import DEFINITE_METHODS as THRESHOLD_METHODS
+from ..operating_points import read_threshold_file
 from ..functional import (CI_METHODS, COCO_IOU_THRS, FROC_FPS_PER_IMAGE,
-                          OVERLAP_CRITERIA, THRESHOLD_METHODS,
+                          OVERLAP_CRITERIA,
                           auc_confidence_interval, average_precision,
                           froc_sensitivity, match_detections,
                           proportion_confidence_interval,
@@ -49,31 +51,6 @@ PER_CASE_COLUMNS = ('case_id', 'patient_id', 'body_part', 'n_images',
                     'has_fracture', 'n_fractures', 'case_score',
                     'case_localised_score', 'predicted_positive',
                     'tp_at_threshold', 'fp_at_threshold')
-
-
-def load_operating_threshold(path: str):
-    """Read an operating threshold saved by :class:`FractureCaseMetric`.
-
-    Args:
-        path (str): Its ``operating_threshold.json``, or the folder holding
-            it.
-
-    Returns:
-        tuple[float, dict]: The threshold, and the saved record with
-        ``loaded_from`` (the file's absolute path) added.
-    """
-    if osp.isdir(path):
-        path = osp.join(path, OPERATING_THRESHOLD_FILE)
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'threshold_file {path} does not exist; '
-                                'run the validation set first')
-    try:
-        saved = load(path, file_format='json')
-        threshold = float(saved['threshold'])
-    except (ValueError, KeyError, TypeError) as error:
-        raise ValueError(f'{path}: not an operating threshold file '
-                         f'({error!r})') from error
-    return threshold, dict(saved, loaded_from=osp.abspath(path))
 
 
 @METRICS.register_module()
@@ -384,7 +361,8 @@ class FractureCaseMetric(BaseMetric):
             **info)
 
     def _load_threshold(self, info: dict):
-        threshold, saved = load_operating_threshold(self.threshold_file)
+        points, saved = read_threshold_file(self.threshold_file)
+        threshold = points.definite.threshold
         for key in ('hit_criterion', 'hit_thr'):
             if saved.get(key, info[key]) != info[key]:
                 warnings.warn(f'{saved["loaded_from"]} was chosen with '

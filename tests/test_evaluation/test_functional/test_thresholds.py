@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from sklearn.exceptions import UndefinedMetricWarning
 
-from mmdet_famo.evaluation.functional import (specificity_threshold,
+from mmdet_famo.evaluation.functional import (sensitivity_threshold,
+                                              specificity_threshold,
                                               youden_threshold)
 
 
@@ -49,11 +50,34 @@ def test_target_specificity():
     assert specificity_threshold(labels, scores, 1.) == .9
 
 
-def test_target_specificity_unreachable_predicts_nothing():
+def test_target_specificity_unreachable_gives_the_highest_box_score():
     labels = np.array([0, 1, 0], bool)
     scores = np.array([.9, .5, .1])
-    threshold = specificity_threshold(labels, scores, 1.)
-    assert threshold > .9 and rates(labels, scores, threshold)[1] == 1.
+    with pytest.warns(UserWarning, match='no box score reaches'):
+        assert specificity_threshold(labels, scores, 1.) == .9
+
+
+def test_target_sensitivity_equals_brute_force():
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        labels = rng.random(25) < 0.5
+        labels[:2] = [True, False]
+        scores = rng.integers(0, 10, 25) / 10 + labels * 0.2
+        target = rng.uniform(0.3, 0.95)
+        reaching = [
+            t for t in np.unique(scores)
+            if rates(labels, scores, t)[0] >= target
+        ]
+        assert sensitivity_threshold(labels, scores, target) == max(reaching)
+
+
+def test_images_without_boxes_never_give_the_threshold():
+    labels = np.array([1, 1, 0, 0], bool)
+    scores = np.array([-np.inf, .3, .4, -np.inf])
+    assert youden_threshold(labels, scores) in (.3, .4)
+    assert sensitivity_threshold(labels, scores, .5) == .3
+    with pytest.warns(UndefinedMetricWarning, match='at least one box'):
+        assert np.isnan(youden_threshold(labels, np.full(4, -np.inf)))
 
 
 def test_target_specificity_equals_brute_force():
