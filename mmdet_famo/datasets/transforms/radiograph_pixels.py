@@ -1,5 +1,5 @@
 """Pixel maths of :class:`LoadRadiograph`: grey levels to display values,
-the 16-bit adaptive histogram equalisation and the output encodings.
+pixel padding, the adaptive histogram equalisation and the output encodings.
 
 Every DICOM grey-level transform (modality LUT, VOI LUT, inversion) is
 evaluated once on the grid of representable stored values, giving a lookup
@@ -7,7 +7,7 @@ table indexed by ``stored value - lowest stored value``. Tables are exact
 (pydicom's own functions compute them) and cost nothing per pixel; an image
 is mapped through its table once, straight to ``uint16``.
 """
-from typing import Tuple
+from typing import Optional, Tuple
 
 import cv2
 import mmcv
@@ -16,6 +16,7 @@ from pydicom import Dataset
 from pydicom.pixels import apply_modality_lut, apply_voi_lut
 
 UINT16_LEVELS = 2**16
+UINT8_LEVELS = 2**8
 OUTPUTS = ('rgb_uint8', 'uint16', 'float32')
 
 
@@ -72,8 +73,26 @@ def display_levels(ds: Dataset, apply_voi: bool = False) -> np.ndarray:
     return levels
 
 
-def to_uint16(stored: np.ndarray, levels: np.ndarray, lowest: int,
-              stretch: bool) -> np.ndarray:
+def padding_mask(ds: Dataset, stored: np.ndarray) -> Optional[np.ndarray]:
+    """The padding pixels of ``ds``: True where ``stored`` is Pixel Padding
+    Value (0028,0120), or lies between it and Pixel Padding Range Limit
+    (0028,0121) inclusive when that is present (PS3.3 C.7.5.1.1.2: both in
+    stored-pixel units, before the modality LUT, either may be the larger).
+    None when the file has no padding value or no pixel is padding."""
+    value = ds.get('PixelPaddingValue')
+    if value is None:
+        return None
+    limit = ds.get('PixelPaddingRangeLimit')
+    low, high = (value, value) if limit is None else sorted((value, limit))
+    padding = (stored >= low) & (stored <= high)
+    return padding if padding.any() else None
+
+
+def to_uint16(stored: np.ndarray,
+              levels: np.ndarray,
+              lowest: int,
+              stretch: bool,
+              padding: Optional[np.ndarray] = None) -> np.ndarray:
     """Map stored values through ``levels`` linearly onto 0..65535.
 
     Args:
@@ -86,77 +105,144 @@ def to_uint16(stored: np.ndarray, levels: np.ndarray, lowest: int,
             value always gives the same output. True: the image's own range
             (its darkest pixel gives 0, its brightest 65535), as
             :func:`equalize` needs.
+        padding (np.ndarray, optional): Boolean mask of padding pixels
+            (:func:`padding_mask`): left out of the stretch's range; their
+            values are undefined (:func:`equalize` sets them).
 
     Returns:
         np.ndarray: uint16 array of ``stored``'s shape.
     """
-    steps = np.diff(levels)
-    if stretch and steps[0] != 0 and np.allclose(steps, steps[0]):
+    mask = None if padding is None else np.logical_not(padding).view(
+        np.uint8)
+    if stretch and is_affine(levels):
         # An affine table (identity, rescale, inversion) needs no lookup:
         # stretching the stored values over the image range gives the same.
         image = cv2.normalize(stored, None, 0, UINT16_LEVELS - 1,
-                              cv2.NORM_MINMAX, cv2.CV_16U)
-        return cv2.bitwise_not(image) if steps[0] < 0 else image
+                              cv2.NORM_MINMAX, cv2.CV_16U, mask)
+        return cv2.bitwise_not(image) if levels[1] < levels[0] else image
     span = np.ptp(levels) or 1.0
     table = np.rint((levels - levels.min()) * ((UINT16_LEVELS - 1) / span))
     index = stored.astype(np.int64) - lowest if lowest else stored
     image = table.astype(np.uint16)[index]
     if stretch:
         image = cv2.normalize(image, None, 0, UINT16_LEVELS - 1,
-                              cv2.NORM_MINMAX, cv2.CV_16U)
+                              cv2.NORM_MINMAX, cv2.CV_16U, mask)
     return image
 
 
-def equalize(image: np.ndarray, clip_limit: float,
-             tile_grid_size: Tuple[int, int]) -> np.ndarray:
-    """Contrast limited adaptive histogram equalisation (CLAHE) in 16 bits.
+def is_affine(levels: np.ndarray) -> bool:
+    """Whether a display-level table is a non-constant affine map (identity,
+    rescale, inversion)."""
+    steps = np.diff(levels)
+    return steps[0] != 0 and np.allclose(steps, steps[0])
 
-    OpenCV's ``createCLAHE`` on the full 16-bit image, with two choices that
-    make it behave as 8-bit CLAHE (and scikit-image's ``equalize_adapthist``)
+
+def stretch_uint8(stored: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """The 8-bit twin of :func:`to_uint16` with ``stretch=True`` for uint8
+    stored values and an affine table (:func:`is_affine`): the image's range
+    mapped onto 0..255, inverted where the table decreases. Lossless: a
+    range of at most 256 levels spread over 256 keeps every level apart."""
+    image = cv2.normalize(stored, None, 0, UINT8_LEVELS - 1, cv2.NORM_MINMAX,
+                          cv2.CV_8U)
+    return cv2.bitwise_not(image) if levels[1] < levels[0] else image
+
+
+def fill_padding(image: np.ndarray, padding: np.ndarray) -> np.ndarray:
+    """``image`` with every padding pixel replaced by the value of its
+    nearest non-padding pixel (OpenCV's distance transform, labelled by
+    pixel; labels follow the raster order of the non-padding pixels)."""
+    _, nearest = cv2.distanceTransformWithLabels(
+        padding.view(np.uint8),
+        cv2.DIST_L2,
+        cv2.DIST_MASK_5,
+        labelType=cv2.DIST_LABEL_PIXEL)
+    return image[np.logical_not(padding)][nearest - 1]
+
+
+def equalize(image: np.ndarray,
+             clip_limit: float,
+             tile_grid_size: Tuple[int, int],
+             padding: Optional[np.ndarray] = None) -> np.ndarray:
+    """Contrast limited adaptive histogram equalisation (CLAHE) at the
+    image's bit depth, 16 or 8.
+
+    OpenCV's ``createCLAHE`` on the full image, with two choices that make
+    it behave as 8-bit CLAHE (and scikit-image's ``equalize_adapthist``)
     does, whatever the bit depth:
 
-    - the image spans 0..65535 (:func:`to_uint16` with ``stretch=True``, as
-      scikit-image rescales to the image's min/max): OpenCV redistributes
-      the clipped counts over all 65536 bins, so they land among the
-      image's own grey levels only if it spans them all. Histogram
-      equalisation is otherwise indifferent to a monotone remap, so the
-      stretch changes nothing else, and it is lossless: every stored level
-      keeps its own bin.
+    - the image spans its type's range, 0..65535 or 0..255 (:func:`to_uint16`
+      with ``stretch=True``, :func:`stretch_uint8`; scikit-image rescales to
+      the image's min/max too): OpenCV redistributes the clipped counts over
+      all 65536 (256) bins, so they land among the image's own grey levels
+      only if it spans them all. Histogram equalisation is otherwise
+      indifferent to a monotone remap, so the stretch changes nothing else,
+      and it is lossless: every stored level keeps its own bin.
     - the clip limit is measured against the grey levels the image
-      occupies: OpenCV clips each bin at ``clipLimit * tile pixels /
-      65536``, so a 10- or 12-bit image (1024 or 4096 occupied bins) would
-      be clipped almost flat, i.e. hardly equalised, by an amount set by its
-      encoding. ``clipLimit = clip_limit * 65536 / occupied levels`` gives
-      each image the clip 8-bit CLAHE with ``clip_limit`` gives an image
-      using all 256 levels: the same anatomy stored with 10, 12 or 16 bits,
-      or stretched with gaps as in GRAZPEDWRI-DX's PNGs, comes out alike.
+      occupies: OpenCV clips each bin at ``clipLimit * tile pixels / bins``,
+      so a 10- or 12-bit image (1024 or 4096 occupied bins out of 65536)
+      would be clipped almost flat, i.e. hardly equalised, by an amount set
+      by its encoding. ``clipLimit = clip_limit * bins / occupied levels``
+      gives each image the clip 8-bit CLAHE with ``clip_limit`` gives an
+      image using all 256 levels: the same anatomy stored with 8, 10, 12 or
+      16 bits, or stretched with gaps as in GRAZPEDWRI-DX's PNGs, comes out
+      alike. In particular an 8-bit image gets, from OpenCV's 8-bit CLAHE,
+      what its 16-bit stretch gets from the 16-bit one, to within one grey
+      level of 255 (interpolation rounding), several times faster.
+
+    Pixel padding is kept out of the histograms: CLAHE runs on the bounding
+    box of the non-padding pixels (so padding around the anatomy, the usual
+    shutter or collimation border, is simply not there), and padding inside
+    that box is filled with its nearest non-padding value (:func:`fill_padding`)
+    so that it adds copies of the edge's own levels, never a spike at the
+    padding value. The occupied levels are those of non-padding pixels.
 
     Args:
-        image (np.ndarray): uint16 image spanning 0..65535.
+        image (np.ndarray): uint16 image spanning 0..65535, or uint8 spanning
+            0..255 (outside the padding).
         clip_limit (float): Clip limit as a multiple of the mean count per
             occupied grey level (the unit of 8-bit CLAHE).
         tile_grid_size (tuple[int, int]): Tiles per (column, row).
+        padding (np.ndarray, optional): Boolean mask of padding pixels, not
+            all of the image; their output is undefined (the caller sets it).
 
     Returns:
-        np.ndarray: uint16 equalised image.
+        np.ndarray: The equalised image, of ``image``'s type.
     """
-    hist = cv2.calcHist([image], [0], None, [UINT16_LEVELS],
-                        [0, UINT16_LEVELS])
+    bins = np.iinfo(image.dtype).max + 1
+    region, window = image, np.s_[:, :]
+    if padding is not None:
+        x, y, width, height = cv2.boundingRect(
+            np.logical_not(padding).view(np.uint8))
+        window = np.s_[y:y + height, x:x + width]
+        region = image[window]
+        if padding[window].any():
+            region = fill_padding(region, padding[window])
+    hist = cv2.calcHist([region], [0], None, [bins], [0, bins])
     occupied = np.count_nonzero(hist)
-    clahe = cv2.createCLAHE(clipLimit=clip_limit * UINT16_LEVELS / occupied,
+    clahe = cv2.createCLAHE(clipLimit=clip_limit * bins / occupied,
                             tileGridSize=tuple(tile_grid_size))
-    return clahe.apply(image)
+    if padding is None:
+        return clahe.apply(region)
+    equalized = np.zeros_like(image)
+    equalized[window] = clahe.apply(region)
+    return equalized
 
 
 def encode_output(image: np.ndarray, output: str) -> np.ndarray:
-    """Encode a uint16 image as ``output``.
+    """Encode a uint16 (or uint8) image as ``output``.
 
     - ``'rgb_uint8'``: H x W x 3 uint8, ``round(image * 255 / 65535)`` in
       every channel (the input ImageNet-pretrained backbones and mmdet's
       transforms expect);
     - ``'uint16'``: H x W uint16, unchanged;
     - ``'float32'``: H x W float32, ``image / 65535`` in [0, 1].
+
+    A uint8 image is first read as ``image * 257`` (0..255 onto 0..65535).
     """
+    if image.dtype == np.uint8:
+        if output == 'rgb_uint8':
+            return mmcv.gray2bgr(image)
+        image = image.astype(np.uint16) * 257
     if output == 'uint16':
         return image
     if output == 'float32':
