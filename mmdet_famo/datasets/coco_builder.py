@@ -81,8 +81,17 @@ class CocoBuilder:
                   case_id: str,
                   patient_id: str,
                   body_part: Optional[str] = None,
-                  view: Optional[str] = None) -> int:
-        """Add one image record and return its id (ids count from 1)."""
+                  view: Optional[str] = None,
+                  **metadata) -> int:
+        """Add one image record and return its id (ids count from 1).
+
+        ``metadata`` are further JSON values kept in the record, e.g.
+        FracAtlas's ``body_parts`` flags; they cannot replace the
+        :data:`IMAGE_KEYS`.
+        """
+        clashes = sorted(set(metadata) & set(IMAGE_KEYS))
+        if clashes:
+            raise ValueError(f'metadata cannot set {clashes}')
         if file_name in self._file_names:
             raise DatasetRecordError(f'image {file_name!r} is listed twice')
         if int(width) <= 0 or int(height) <= 0:
@@ -101,7 +110,8 @@ class CocoBuilder:
                 case_id=str(case_id),
                 patient_id=str(patient_id),
                 body_part=normalise_tag(body_part),
-                view=normalise_tag(view)))
+                view=normalise_tag(view),
+                **metadata))
         self._file_names[file_name] = image_id
         return image_id
 

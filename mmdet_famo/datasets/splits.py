@@ -7,28 +7,57 @@ split unit is the patient.  The splits are stratified by body part and by
 fracture presence so that every split has the per-body-part mix the paper
 reports on (Results, Tables 4 and 5).
 """
-from argparse import ArgumentParser
+from argparse import Action, ArgumentParser, Namespace
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
-from mmengine.config import DictAction
-
 from .coco_builder import ALL_IMAGES, DatasetRecordError, subset_coco
 
 DEFAULT_RATIOS = {'train': 0.7, 'val': 0.1, 'test': 0.2}
 LEAKAGE_KEYS = ('patient_id', 'case_id', 'file_name')
 
 
+class RatiosAction(Action):
+    """Parse ``name=share ...`` into exactly the splits named.
+
+    mmengine's ``DictAction`` merges what is given into the default, so
+    ``--ratios train=0.8 test=0.2`` would keep the default's ``val``; here
+    the option replaces the default, and a share that is not a number is a
+    usage error naming it.
+    """
+
+    def __call__(self,
+                 parser: ArgumentParser,
+                 namespace: Namespace,
+                 values: Sequence[str],
+                 option_string: Optional[str] = None) -> None:
+        ratios = {}
+        for item in values:
+            name, sep, share = item.partition('=')
+            if not (sep and name) or name in ratios:
+                parser.error(f'{option_string}: {item!r} is not name=share, '
+                             'or names a split twice')
+            try:
+                ratios[name] = float(share)
+            except ValueError:
+                parser.error(f'{option_string}: the share in {item!r} is '
+                             'not a number')
+        setattr(namespace, self.dest, ratios)
+
+
 def add_split_arguments(parser: ArgumentParser, seed: bool = True) -> None:
-    """Add the CLI options ``--ratios`` and, if ``seed``, ``--seed``."""
+    """Add the CLI options ``--ratios`` (exactly the splits given, see
+    :class:`RatiosAction`) and, if ``seed``, ``--seed``."""
     parser.add_argument(
         '--ratios',
         nargs='+',
-        action=DictAction,
-        default=DEFAULT_RATIOS,
-        help='split name=share, e.g. train=0.7 val=0.1 test=0.2')
+        action=RatiosAction,
+        default=dict(DEFAULT_RATIOS),
+        metavar='NAME=SHARE',
+        help='the splits to write, each name=share, e.g. train=0.7 val=0.1 '
+        'test=0.2 (only the splits named are written)')
     if seed:
         parser.add_argument('--seed', type=int, default=0, help='split seed')
 
@@ -77,9 +106,47 @@ def patient_strata(coco: Mapping) -> Dict[str, Tuple[str, bool]]:
     }
 
 
-def split_by_patient(coco: Mapping,
-                     ratios: Mapping[str, float] = DEFAULT_RATIOS,
-                     seed: int = 0) -> Dict[str, dict]:
+def merge_duplicate_patients(
+        coco: Mapping, duplicate_groups: Sequence[Sequence[int]]) -> dict:
+    """``coco`` with the ``patient_id`` of each record replaced by its
+    split unit: patients linked through a group of duplicate images (see
+    :mod:`.duplicates`), directly or through other groups, become one
+    unit, named after its smallest patient id; other patients stay as
+    they are."""
+    patient_of = {
+        image['id']: str(image['patient_id'])
+        for image in coco['images']
+    }
+    parent = {patient: patient for patient in patient_of.values()}
+
+    def root(patient: str) -> str:
+        while parent[patient] != patient:
+            parent[patient] = parent[parent[patient]]
+            patient = parent[patient]
+        return patient
+
+    for group in duplicate_groups:
+        missing = [i for i in group if i not in patient_of]
+        if missing:
+            raise DatasetRecordError(
+                f'duplicate group {list(group)} names images {missing} '
+                'that are not in the data set')
+        roots = sorted({root(patient_of[i]) for i in group})
+        for other in roots[1:]:
+            parent[other] = roots[0]
+    return dict(
+        coco,
+        images=[
+            dict(image, patient_id=root(patient_of[image['id']]))
+            for image in coco['images']
+        ])
+
+
+def split_by_patient(
+        coco: Mapping,
+        ratios: Mapping[str, float] = DEFAULT_RATIOS,
+        seed: int = 0,
+        duplicate_groups: Sequence[Sequence[int]] = ()) -> Dict[str, dict]:
     """Split a COCO dict into ``ratios``' splits so that no patient is in
     two of them, stratified by body part and fracture presence.
 
@@ -87,13 +154,18 @@ def split_by_patient(coco: Mapping,
     in that order, each to the split furthest below its share of the images
     dealt so far.  Every stratum is a run of consecutive patients, so each
     split gets its share of every stratum, to within about one patient, and
-    of the whole set.
+    of the whole set.  The patients of a group of duplicate images count as
+    one patient (:func:`merge_duplicate_patients`), so copies of one
+    radiograph under different ids never land in two splits.
 
     Args:
         coco (Mapping): A COCO dict in the package's format.
         ratios (Mapping[str, float]): Split name to its share of the images;
             scaled to sum to 1, a share may be 0.
         seed (int): Seed of the shuffle; the same seed gives the same split.
+        duplicate_groups (Sequence[Sequence[int]]): Groups of image ids
+            that are duplicates of each other, e.g. from
+            :func:`~.duplicates.duplicate_groups`. Defaults to none.
 
     Returns:
         dict[str, dict]: Split name to its COCO dict (image ids kept).
@@ -101,10 +173,11 @@ def split_by_patient(coco: Mapping,
     shares = normalise_ratios(ratios)
     names = list(shares)
     target = np.asarray(list(shares.values()))
+    units = merge_duplicate_patients(coco, duplicate_groups)
     images_of = defaultdict(list)
-    for image in coco['images']:
-        images_of[str(image['patient_id'])].append(image['id'])
-    strata = patient_strata(coco)
+    for image in units['images']:
+        images_of[image['patient_id']].append(image['id'])
+    strata = patient_strata(units)
     patients = sorted(images_of)
     shuffled = [
         patients[i]

@@ -1,5 +1,6 @@
 """Small copies of the public data sets' layouts and a DICOM folder, built in
-``tmp_path`` (the tests never read ../shared)."""
+``tmp_path`` (the tests never read ../shared).  Every image is a different
+phantom render, so that none is a duplicate of another."""
 import csv
 import json
 
@@ -8,12 +9,23 @@ import numpy as np
 import pytest
 import yaml
 
-from mmdet_famo.phantom import (PixelEncoding, RadiographTags,
-                                write_radiograph_dicom)
+from mmdet_famo.phantom import (ANATOMIES, PixelEncoding, RadiographTags,
+                                render_radiograph, write_radiograph_dicom)
 
 FRACATLAS_COLUMNS = ('image_id', 'hand', 'leg', 'hip', 'shoulder', 'mixed',
                      'hardware', 'multiscan', 'fractured', 'fracture_count',
                      'frontal', 'lateral', 'oblique')
+
+
+def phantom_pixels(seed, height, width, dtype=np.uint8):
+    """A fracture-free wrist phantom (``height x width``) scaled to the full
+    range of ``dtype``; float images stay in [0, 1]."""
+    image = render_radiograph(
+        np.random.default_rng(seed), height, width, ANATOMIES['wrist'],
+        0).image
+    if np.dtype(dtype).kind == 'f':
+        return image
+    return np.rint(image * np.iinfo(dtype).max).astype(dtype)
 
 
 def write_csv(path, header, rows, bom=False):
@@ -34,10 +46,11 @@ def fracatlas_root(tmp_path):
     others grey 40x30."""
     root = tmp_path / 'FracAtlas'
     images = {
-        'Fractured/IMG1.jpg': np.full((50, 60, 3), 90, np.uint8),
-        'Fractured/IMG2.jpg': np.full((30, 40), 90, np.uint8),
-        'Non_fractured/IMG3.jpg': np.full((30, 40), 90, np.uint8),
-        'Non_fractured/IMG4.jpg': np.full((30, 40), 90, np.uint8),
+        'Fractured/IMG1.jpg':
+        np.repeat(phantom_pixels(1, 50, 60)[..., None], 3, axis=2),
+        'Fractured/IMG2.jpg': phantom_pixels(2, 30, 40),
+        'Non_fractured/IMG3.jpg': phantom_pixels(3, 30, 40),
+        'Non_fractured/IMG4.jpg': phantom_pixels(4, 30, 40),
     }
     for name, pixels in images.items():
         (root / 'images' / name).parent.mkdir(parents=True, exist_ok=True)
@@ -131,10 +144,10 @@ def grazpedwri_root(tmp_path):
         '0012_0000000001_01_WRI-L1_M010', '0012_0000000001_01_WRI-L2_M010',
         '0030_0000000002_02_WRI-R3_F008'
     ]
-    for stem in stems:
+    for seed, stem in enumerate(stems):
         cv2.imwrite(
             str(root / 'images' / f'{stem}.png'),
-            np.full((80, 100), 40000, np.uint16))
+            phantom_pixels(seed, 80, 100, np.uint16))
     (root / 'labels' / f'{stems[0]}.txt').write_text(
         '8 0.1 0.1 0.1 0.05\n'
         '3 0.5 0.5 0.2 0.25\n'
@@ -216,6 +229,7 @@ def dicom_dir(tmp_path):
             view_position=view,
             laterality=side,
             pixel_spacing_mm=0.2)
-        write_radiograph_dicom(root / name, np.zeros((48, 64)), tags,
-                               PixelEncoding())
+        write_radiograph_dicom(root / name,
+                               phantom_pixels(index, 48, 64, np.float32),
+                               tags, PixelEncoding())
     return root

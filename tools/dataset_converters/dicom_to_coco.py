@@ -5,6 +5,8 @@ Segmentations come as a COCO file (polygons or RLE, ``file_name`` relative
 to the DICOM folder) or as one mask image per instance
 (``<dicom path without .dcm>_<k>.png``).  Case, patient, body part and view
 are read from the DICOM tags where the COCO image records do not give them.
+Duplicate images (same pixels, or near-identical; see
+``mmdet_famo.datasets.duplicates``) are named and kept in one split.
 
 Example::
 
@@ -18,6 +20,8 @@ import argparse
 from mmdet_famo.datasets.coco_builder import (exit_on_record_error,
                                               write_splits)
 from mmdet_famo.datasets.converters import convert_dicom_folder
+from mmdet_famo.datasets.duplicates import (add_duplicate_arguments,
+                                            duplicate_groups_from_args)
 from mmdet_famo.datasets.splits import add_split_arguments, split_by_patient
 
 
@@ -40,6 +44,7 @@ def parse_args() -> argparse.Namespace:
         help='category names in --coco that are fractures; the others are '
         'dropped')
     add_split_arguments(parser)
+    add_duplicate_arguments(parser)
     return parser.parse_args()
 
 
@@ -52,7 +57,8 @@ def main() -> None:
             mask_dir=args.mask_dir,
             suffix=args.suffix,
             fracture_categories=args.fracture_categories)
-    splits = split_by_patient(coco, args.ratios, args.seed)
+        groups = duplicate_groups_from_args(coco, args.dicom_dir, args)
+    splits = split_by_patient(coco, args.ratios, args.seed, groups)
     write_splits(args.out_dir, coco, splits)
 
 

@@ -4,7 +4,9 @@ FracAtlas has no patient or study identifiers: each image is its own
 patient and case.  ``--split stratified`` (default) splits the images with
 the package's stratified split; ``--split official`` keeps FracAtlas's own
 split of the fractured images (Utilities/Fracture Split) and splits the
-fracture-free ones, which it leaves out, by ``--ratios``.
+fracture-free ones, which it leaves out, by ``--ratios``.  The tool prints
+the number of images per ``dataset.csv`` flag (body parts, hardware,
+multiscan, views), kept in the image records, and names duplicate images.
 
 Example::
 
@@ -16,7 +18,11 @@ import os.path as osp
 
 from mmdet_famo.datasets.coco_builder import (exit_on_record_error,
                                               report_splits, save_annotations)
-from mmdet_famo.datasets.converters import convert_fracatlas, official_split
+from mmdet_famo.datasets.converters import (convert_fracatlas,
+                                            fracatlas_flag_counts,
+                                            official_split)
+from mmdet_famo.datasets.duplicates import (add_duplicate_arguments,
+                                            duplicate_groups_from_args)
 from mmdet_famo.datasets.splits import add_split_arguments, split_by_patient
 
 
@@ -29,6 +35,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--split', choices=('stratified', 'official'), default='stratified')
     add_split_arguments(parser)
+    add_duplicate_arguments(parser)
     return parser.parse_args()
 
 
@@ -37,13 +44,19 @@ def main() -> None:
     out_dir = args.out_dir or osp.join(args.root, 'annotations')
     with exit_on_record_error():
         coco = convert_fracatlas(args.root)
+        groups = duplicate_groups_from_args(coco,
+                                            osp.join(args.root, 'images'), args)
         if args.split == 'official':
-            splits = official_split(args.root, coco, args.ratios, args.seed)
+            splits = official_split(args.root, coco, args.ratios, args.seed,
+                                    groups)
         else:
-            splits = split_by_patient(coco, args.ratios, args.seed)
+            splits = split_by_patient(coco, args.ratios, args.seed, groups)
     save_annotations(out_dir, coco, splits)
     print('FracAtlas has no patient ids: each image is its own patient and '
-          'case.')
+          'case (a group of duplicate images counts as one patient).')
+    print('images per dataset.csv flag: ' + ', '.join(
+        f'{flag} {count}'
+        for flag, count in fracatlas_flag_counts(coco).items()))
     report_splits(out_dir, splits)
 
 

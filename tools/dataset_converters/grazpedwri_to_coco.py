@@ -1,7 +1,8 @@
 """Convert GRAZPEDWRI-DX to the package's COCO format, split by patient.
 
 A case is patient_id + study_number; the fracture class of the YOLO labels
-is kept (its box as the segmentation), the other classes are dropped.
+is kept (its box as the segmentation, marked ``box_only``), the other
+classes are dropped.  Duplicate images are named and kept in one split.
 
 Example::
 
@@ -14,6 +15,8 @@ import os.path as osp
 from mmdet_famo.datasets.coco_builder import (exit_on_record_error,
                                               write_splits)
 from mmdet_famo.datasets.converters import convert_grazpedwri
+from mmdet_famo.datasets.duplicates import (add_duplicate_arguments,
+                                            duplicate_groups_from_args)
 from mmdet_famo.datasets.splits import add_split_arguments, split_by_patient
 
 
@@ -32,6 +35,7 @@ def parse_args() -> argparse.Namespace:
         default='fracture',
         help='class name in meta.yaml to keep')
     add_split_arguments(parser)
+    add_duplicate_arguments(parser)
     return parser.parse_args()
 
 
@@ -40,7 +44,9 @@ def main() -> None:
     out_dir = args.out_dir or osp.join(args.root, 'annotations')
     with exit_on_record_error():
         coco = convert_grazpedwri(args.root, args.fracture_class)
-    splits = split_by_patient(coco, args.ratios, args.seed)
+        groups = duplicate_groups_from_args(coco,
+                                            osp.join(args.root, 'images'), args)
+    splits = split_by_patient(coco, args.ratios, args.seed, groups)
     write_splits(out_dir, coco, splits)
 
 

@@ -15,11 +15,16 @@ patient-level split cannot keep views of one patient together.  Body part
 comes from the hand/leg/hip/shoulder flags ('mixed' when several or the
 mixed flag are set); view from frontal/lateral/oblique ('frontal' is kept
 as such: FracAtlas does not say AP or PA; 'multiple' for multi-view
-scans).  ``file_name`` is relative to ``ROOT/images``.
+scans).  Beside these single values each image record keeps every flag of
+its row: ``body_parts`` (the set flags among hand, leg, hip, shoulder and
+mixed), ``views`` (among frontal, lateral, oblique), ``hardware`` and
+``multiscan`` (booleans), so the data set's published per-flag counts can
+be recomputed from the output (:func:`fracatlas_flag_counts`).
+``file_name`` is relative to ``ROOT/images``.
 """
 import logging
 from pathlib import Path
-from typing import Dict, Mapping, Union
+from typing import Dict, Mapping, Sequence, Union
 
 from mmengine.fileio import load
 from mmengine.logging import print_log
@@ -35,7 +40,9 @@ SPLIT_FOLDER = 'Utilities/Fracture Split'
 OFFICIAL_SPLITS = {'train': 'train', 'valid': 'val', 'test': 'test'}
 FRACTURE_CATEGORY_NAME = 'fractured'
 BODY_PART_FLAGS = ('hand', 'leg', 'hip', 'shoulder')
+MIXED_FLAG = 'mixed'
 VIEW_FLAGS = ('frontal', 'lateral', 'oblique')
+BOOLEAN_FLAGS = ('hardware', 'multiscan')
 
 
 def convert_fracatlas(root: Union[str, Path], progress: bool = True) -> dict:
@@ -92,7 +99,14 @@ def convert_fracatlas(root: Union[str, Path], progress: bool = True) -> dict:
             case_id=stem,
             patient_id=stem,
             body_part=body_part(row),
-            view=view(row))
+            view=view(row),
+            body_parts=[
+                part for part in BODY_PART_FLAGS + (MIXED_FLAG, )
+                if flag(row, part)
+            ],
+            views=[name for name in VIEW_FLAGS if flag(row, name)],
+            **{column: flag(row, column)
+               for column in BOOLEAN_FLAGS})
         fractures = annotations[record['id']] if record else []
         for annotation in fractures:
             segmentation = annotation.get('segmentation')
@@ -115,11 +129,37 @@ def convert_fracatlas(root: Union[str, Path], progress: bool = True) -> dict:
     return builder.to_dict()
 
 
-def official_split(root: Union[str, Path], coco: Mapping,
-                   ratios: Mapping[str, float], seed: int) -> Dict[str, dict]:
+def fracatlas_flag_counts(coco: Mapping) -> Dict[str, int]:
+    """The number of images with each ``dataset.csv`` flag (body parts,
+    mixed, hardware, multiscan, views), counted from the image records of
+    :func:`convert_fracatlas`: they equal the column sums of
+    ``dataset.csv``."""
+    counts = dict.fromkeys(
+        BODY_PART_FLAGS + (MIXED_FLAG, ) + BOOLEAN_FLAGS + VIEW_FLAGS, 0)
+    for image in coco['images']:
+        for name in image['body_parts'] + image['views']:
+            counts[name] += 1
+        for column in BOOLEAN_FLAGS:
+            counts[column] += bool(image[column])
+    return counts
+
+
+def official_split(
+        root: Union[str, Path],
+        coco: Mapping,
+        ratios: Mapping[str, float],
+        seed: int,
+        duplicate_groups: Sequence[Sequence[int]] = ()) -> Dict[str, dict]:
     """FracAtlas's own split of the fractured images, with the
     fracture-free images (which its split files leave out) split by
-    :func:`split_by_patient` with ``ratios`` over train/val/test."""
+    :func:`split_by_patient` with ``ratios`` over train/val/test.
+
+    A fracture-free image in a group of ``duplicate_groups`` with a listed
+    image joins that image's split; the other groups are kept whole by the
+    split.  Duplicates that FracAtlas's own split files put in different
+    splits stay there (the split would not be the official one otherwise)
+    and are named in a warning; ``check_leakage.py`` reports them too.
+    """
     root = Path(root)
     if set(ratios) != set(OFFICIAL_SPLITS.values()):
         raise ValueError(f'the official split needs ratios for '
@@ -143,11 +183,30 @@ def official_split(root: Union[str, Path], coco: Mapping,
         raise DatasetRecordError(
             f'{root / SPLIT_FOLDER}: fractured images {missing[:5]} are in '
             'no split file')
+    members = {name: set(ids) for name, ids in split_ids.items()}
+    split_of = {i: name for name, ids in members.items() for i in ids}
+    free_groups, official_leaks = [], []
+    for group in duplicate_groups:
+        splits = sorted({split_of[i] for i in group if i in split_of})
+        if len(splits) > 1:
+            official_leaks.append(group)
+        if splits:  # unlisted copies follow the first listed image
+            members[split_of[min(i for i in group if i in split_of)]].update(
+                i for i in group if i not in split_of)
+        else:
+            free_groups.append(group)
+    if official_leaks:
+        print_log(
+            f'FracAtlas\'s split files put duplicates in different splits '
+            f'(kept as the official split): image ids {official_leaks[:10]}',
+            logger='current',
+            level=logging.WARNING)
+    placed = {i for ids in members.values() for i in ids}
     fracture_free = subset_coco(
         coco,
-        [image['id'] for image in coco['images'] if image['id'] not in listed])
-    members = {name: set(ids) for name, ids in split_ids.items()}
-    for name, split in split_by_patient(fracture_free, ratios, seed).items():
+        [image['id'] for image in coco['images'] if image['id'] not in placed])
+    for name, split in split_by_patient(fracture_free, ratios, seed,
+                                        free_groups).items():
         members[name].update(image['id'] for image in split['images'])
     return {
         name:
@@ -178,8 +237,8 @@ def flag(row: Mapping[str, str], column: str) -> bool:
 def body_part(row: Mapping[str, str]) -> str:
     """The body part of a ``dataset.csv`` row."""
     parts = [part for part in BODY_PART_FLAGS if flag(row, part)]
-    if flag(row, 'mixed') or len(parts) > 1:
-        return 'mixed'
+    if flag(row, MIXED_FLAG) or len(parts) > 1:
+        return MIXED_FLAG
     return parts[0] if parts else 'unknown'
 
 
