@@ -1,4 +1,5 @@
 """FAMOBBoxRoIExtractor against SingleRoIExtractor and hand-squared RoIs."""
+import threading
 from unittest import mock
 
 import pytest
@@ -212,3 +213,63 @@ def test_predicted_boxes_keep_the_proposals_shape():
             pyramid(batch=1), [meta], [rpn], head.test_cfg, rescale=False)[0]
     order = result.bboxes[:, 0].argsort()
     assert torch.allclose(result.bboxes[order], proposals)
+
+
+# level_by='original' over two calls: (rois, their squares, expected levels).
+# 240 x 30: sqrt(w*h) = 84.9 -> level 0; 20 x 80: 40 -> level 0.
+# 224 x 224: floor(log2(224 / 56)) = 2; 256 x 64: sqrt 128 -> level 1
+# (its 256-px square alone would be level 2).
+SUCCESSIVE_CALLS = [
+    (torch.tensor([[0, 8., 113., 248., 143.], [1, 40., 10., 60., 90.]]),
+     torch.tensor([[0, 8., 8., 248., 248.], [1, 10., 10., 90., 90.]]),
+     [0, 0]),
+    (torch.tensor([[0, 20., 20., 244., 244.], [1, 0., 100., 256., 164.]]),
+     torch.tensor([[0, 20., 20., 244., 244.], [1, 0., 4., 256., 260.]]),
+     [2, 1]),
+]
+
+
+def hand_pooled(feats, squares, levels):
+    return torch.cat([
+        roi_align(feats, level, square[None])
+        for square, level in zip(squares, levels)
+    ])
+
+
+def test_original_levels_over_successive_calls_keep_no_state():
+    feats = pyramid()
+    extractor = build(FAMOBBoxRoIExtractor, level_by='original')
+    state = dict(vars(extractor))
+    for rois, squares, levels in SUCCESSIVE_CALLS:
+        out = extractor(feats, rois)
+        assert torch.equal(out, hand_pooled(feats, squares, levels))
+    assert vars(extractor).keys() == state.keys()
+
+
+def test_threads_sharing_one_extractor_get_their_own_levels():
+    """Two threads in one forward at once: both square their RoIs before
+    either chooses levels (a barrier), so a level taken from state left on
+    the module by the other call would show."""
+    feats = pyramid()
+    extractor = build(FAMOBBoxRoIExtractor, level_by='original')
+    barrier = threading.Barrier(2, timeout=10)
+    square_rois = extractor.square_rois
+
+    def square_rois_together(rois, feats):
+        squares = square_rois(rois, feats)
+        barrier.wait()
+        return squares
+
+    outputs = {}
+
+    def run(call):
+        outputs[call] = extractor(feats, SUCCESSIVE_CALLS[call][0])
+
+    with mock.patch.object(extractor, 'square_rois', square_rois_together):
+        threads = [threading.Thread(target=run, args=(c, )) for c in (0, 1)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    for call, (_, squares, levels) in enumerate(SUCCESSIVE_CALLS):
+        assert torch.equal(outputs[call], hand_pooled(feats, squares, levels))

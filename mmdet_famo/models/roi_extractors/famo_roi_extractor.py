@@ -106,22 +106,16 @@ class FAMOBBoxRoIExtractor(SingleRoIExtractor):
             squares[:, 2::2] = squares[:, 2::2].clamp(0, height)
         return squares
 
-    def map_roi_levels(self, rois: Tensor, num_levels: int) -> Tensor:
-        """Map RoIs to FPN levels by the original size if so configured.
-
-        :meth:`forward` hands this method the squares; with
-        ``level_by='original'`` the level comes from the proposals kept by
-        :meth:`forward` for this call.
-        """
-        if self.level_by == 'original':
-            rois = self._level_rois
-        return super().map_roi_levels(rois, num_levels)
-
     def forward(self,
                 feats: Tuple[Tensor],
                 rois: Tensor,
                 roi_scale_factor: Optional[float] = None) -> Tensor:
         """Pool the features under the squared RoIs.
+
+        :class:`SingleRoIExtractor`'s forward, with the squares pooled and
+        the FPN level of each RoI chosen here from the squares or the
+        proposals (``level_by``). Nothing of the call is kept on the module,
+        so threads sharing one model and TorchScript are safe.
 
         Args:
             feats (Tuple[Tensor]): Multi-scale features.
@@ -132,7 +126,24 @@ class FAMOBBoxRoIExtractor(SingleRoIExtractor):
         Returns:
             Tensor: RoI features ``(n, out_channels, *output_size)``.
         """
-        rois = rois.type_as(feats[0])
-        self._level_rois = rois
-        return super().forward(feats, self.square_rois(rois, feats),
-                               roi_scale_factor)
+        rois = rois.type_as(feats[0])  # fp16 under AMP
+        squares = self.square_rois(rois, feats)
+        num_levels = len(feats)
+        target_lvls = self.map_roi_levels(
+            rois if self.level_by == 'original' else squares, num_levels)
+        if roi_scale_factor is not None:
+            squares = self.roi_rescale(squares, roi_scale_factor)
+        roi_feats = feats[0].new_zeros(rois.size(0), self.out_channels,
+                                       *self.roi_layers[0].output_size)
+        for level in range(num_levels):
+            inds = (target_lvls == level).nonzero(as_tuple=False).squeeze(1)
+            if inds.numel() > 0:
+                roi_feats[inds] = self.roi_layers[level](feats[level],
+                                                         squares[inds])
+            else:
+                # Keep every level and parameter in the graph, as
+                # SingleRoIExtractor does, so that DDP processes agree.
+                roi_feats += sum(
+                    x.view(-1)[0]
+                    for x in self.parameters()) * 0. + feats[level].sum() * 0.
+        return roi_feats
