@@ -171,7 +171,7 @@ def main() -> None:
             return lambda: infer_radiographs(predictor,
                                              files,
                                              osp.join(tmp, 'out'),
-                                             threshold=0.5,
+                                             points=0.5,
                                              batch_size=args.batch_size,
                                              **outputs)
 

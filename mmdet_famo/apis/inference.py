@@ -1,7 +1,8 @@
-"""Inference on new radiographs: files, folders or studies in; boxes,
-verdicts, overlays, DICOM Secondary Captures and a JSON report out."""
+"""Inference on new radiographs: files, folders or studies in; boxes with
+their levels, verdicts, overlays, DICOM results (structured reports,
+presentation states, Secondary Captures) and a JSON report out."""
+import functools
 import logging
-import math
 import os
 import os.path as osp
 import time
@@ -12,7 +13,11 @@ from mmengine.fileio import dump
 from mmengine.logging import print_log
 from pydicom.uid import generate_uid
 
+from mmdet_famo.evaluation.operating_points import (OperatingPoints,
+                                                    given_operating_points)
 from .cases import group_cases
+from .dicom_objects import AlgorithmInfo
+from .dicom_results import write_dicom_results
 from .inputs import InputFailure, find_radiographs
 from .overlay import draw_findings
 from .predictor import ImageFailure, ImagePrediction, RadiographPredictor
@@ -26,33 +31,45 @@ SECONDARY_CAPTURE_DIR = 'secondary_capture'
 def infer_radiographs(predictor: RadiographPredictor,
                       inputs: Sequence[str],
                       out_dir: str,
-                      threshold: float,
-                      threshold_source: str = 'given',
+                      points: Union[OperatingPoints, float],
                       batch_size: int = 1,
                       overlays: bool = True,
                       secondary_capture: bool = False,
+                      structured_report: bool = False,
+                      presentation_state: bool = False,
                       include_identifiers: bool = False,
                       progress: bool = False,
-                      model: Optional[dict] = None) -> dict:
+                      model: Optional[dict] = None,
+                      algorithm: Optional[AlgorithmInfo] = None) -> dict:
     """Run ``predictor`` on the radiographs of ``inputs`` and write the
     outputs into ``out_dir``.
 
     Files are found by :func:`~.inputs.find_radiographs` and grouped into
-    cases by :func:`~.cases.group_cases` (StudyInstanceUID, else folder). An
-    image is positive if one of its boxes scores at least ``threshold``, a
-    case if any of its views is (the metric's rule, so the verdicts have the
-    sensitivity and specificity it measured at that threshold). A file that
-    cannot be read is reported with its reason and skipped; the others go
-    on. Written:
+    cases by :func:`~.cases.group_cases` (StudyInstanceUID, else folder).
+    A box scoring at least the suspected threshold of ``points`` is a
+    *suspected* finding, at least the definite one a *definite* finding; an
+    image reaches the highest level of its boxes, a case the highest of its
+    views, and is positive if it reaches one (the metric's rule at each
+    point, so each level has the sensitivity and specificity measured
+    there). A file that cannot be read, or a DICOM file that is not a
+    projection radiograph, is reported with its reason and skipped; the
+    others go on. Written:
 
     - ``report.json``: see :func:`~.report.build_report`; pseudonymous
       unless ``include_identifiers``;
-    - ``overlays/image-0001.png``...: the loaded image (after CLAHE) with the
-      boxes at or above the threshold, if ``overlays``;
-    - ``secondary_capture/image-0001.dcm``...: the overlay as a DICOM
-      Secondary Capture in the source study (new series per study and run),
-      for DICOM sources with a StudyInstanceUID, if ``secondary_capture``.
-      It copies the patient module: identifiers by construction.
+    - ``overlays/image-0001.png``...: the loaded image (after CLAHE) with
+      its findings, each level drawn its own way (:func:`~.overlay.
+      draw_findings`), if ``overlays``;
+    - for cases grouped by StudyInstanceUID, in the source study, each
+      kind in a new series per run: ``structured_report/case-0001.dcm``
+      (a TID 1500 SR) if ``structured_report``,
+      ``presentation_state/case-0001.dcm`` (a GSPS) if
+      ``presentation_state`` (see :func:`~.dicom_results.
+      write_dicom_results`), and ``secondary_capture/image-0001.dcm``...
+      (the overlay as a Secondary Capture) if ``secondary_capture``. They
+      copy the patient module: identifiers by construction. The report's
+      ``dicom_files`` lists them (:func:`~.dicom_results.
+      dicom_result_files`).
 
     Logged: each failure as its pseudonymous name and reason, never a path.
 
@@ -60,29 +77,44 @@ def infer_radiographs(predictor: RadiographPredictor,
         predictor (RadiographPredictor): The detector.
         inputs (Sequence[str]): Files and folders.
         out_dir (str): Output folder (created).
-        threshold (float): Operating threshold, finite.
-        threshold_source (str): Where it came from, for the report.
+        points (OperatingPoints | float): The suspected and definite
+            operating points; a number is one threshold for both
+            (:func:`~mmdet_famo.evaluation.operating_points.
+            given_operating_points`).
         batch_size (int): Images per forward pass. Defaults to 1.
         overlays (bool): Write overlay PNGs. Defaults to True.
         secondary_capture (bool): Write Secondary Captures. Defaults to
             False.
+        structured_report (bool): Write an SR per study. Defaults to False.
+        presentation_state (bool): Write presentation states per study.
+            Defaults to False.
         include_identifiers (bool): Put identifiers in the report. Defaults
             to False.
         progress (bool): Show a progress bar. Defaults to False.
         model (dict, optional): Config and checkpoint names for the report.
+        algorithm (AlgorithmInfo, optional): The model's identity for the
+            SR; by default from ``model``'s config and checkpoint files, or
+            from the predictor's.
 
     Returns:
         dict: The report.
     """
-    if not math.isfinite(threshold):
-        raise ValueError(f'threshold must be a finite number, got {threshold}')
+    if not isinstance(points, OperatingPoints):
+        points = given_operating_points(points, source='given')
+    study_results = [
+        kind for kind, wanted in (('structured_report', structured_report),
+                                  ('presentation_state', presentation_state))
+        if wanted
+    ]
+    if study_results and algorithm is None:
+        algorithm = algorithm_of(predictor)
     os.makedirs(out_dir, exist_ok=True)
     start = time.perf_counter()
     files, input_failures = find_radiographs(inputs)
     failures: List[Union[ImageFailure, InputFailure]] = list(input_failures)
     predictions: List[ImagePrediction] = []
     outputs: Dict[int, Dict[str, str]] = {}
-    writer = _OutputWriter(out_dir, threshold, overlays, secondary_capture)
+    writer = _OutputWriter(out_dir, points, overlays, secondary_capture)
     for result in predictor(files, batch_size, progress):
         if isinstance(result, ImageFailure):
             failures.append(result)
@@ -94,11 +126,15 @@ def infer_radiographs(predictor: RadiographPredictor,
         print_log(f'{failure_name(failure)} skipped: {failure.reason}',
                   logger='current',
                   level=logging.WARNING)
-    report = build_report(group_cases(predictions),
+    cases = group_cases(predictions)
+    study_outputs = write_dicom_results(cases, out_dir, points, algorithm,
+                                        study_results) if study_results \
+        else {}
+    report = build_report(cases,
                           failures,
-                          threshold,
-                          threshold_source,
+                          points,
                           outputs,
+                          study_outputs,
                           seconds=time.perf_counter() - start,
                           include_identifiers=include_identifiers,
                           model=model)
@@ -106,14 +142,28 @@ def infer_radiographs(predictor: RadiographPredictor,
     return report
 
 
+def algorithm_of(predictor: RadiographPredictor) -> AlgorithmInfo:
+    """The identity of ``predictor``'s model; its checksum is computed once
+    per checkpoint file version (a node runs many studies)."""
+    stat = os.stat(predictor.checkpoint)
+    return _algorithm(predictor.config_name, osp.abspath(predictor.checkpoint),
+                      stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _algorithm(config_name: str, checkpoint: str, size: int,
+               mtime_ns: int) -> AlgorithmInfo:
+    return AlgorithmInfo.from_files(config_name, checkpoint)
+
+
 class _OutputWriter:
     """Writes an image's overlay and Secondary Capture; returns their paths
     relative to the output folder."""
 
-    def __init__(self, out_dir: str, threshold: float, overlays: bool,
+    def __init__(self, out_dir: str, points: OperatingPoints, overlays: bool,
                  secondary_capture: bool) -> None:
         self.out_dir = out_dir
-        self.threshold = threshold
+        self.points = points
         self.overlays = overlays
         self.secondary_capture = secondary_capture
         self.series: Dict[str, List] = {}  # study UID -> [series UID, count]
@@ -122,7 +172,7 @@ class _OutputWriter:
         if not (self.overlays or self.secondary_capture):
             return {}
         overlay = draw_findings(image.image, image.bboxes, image.scores,
-                                self.threshold)
+                                self.points)
         written = {}
         name = image_name(image.index)
         if self.overlays:
@@ -134,14 +184,13 @@ class _OutputWriter:
             series[1] += 1
             written['secondary_capture'] = osp.join(SECONDARY_CAPTURE_DIR,
                                                     f'{name}.dcm')
-            path = osp.join(self.out_dir, written['secondary_capture'])
-            os.makedirs(osp.dirname(path), exist_ok=True)
             write_secondary_capture(
-                path,
+                osp.join(self.out_dir, written['secondary_capture']),
                 mmcv.bgr2rgb(overlay),
                 image.path,
                 series_instance_uid=series[0],
                 instance_number=series[1],
-                description=f'fracture detector boxes scoring >= '
-                f'{self.threshold:.4g}')
+                description='fracture detector findings: suspected >= '
+                f'{self.points.suspected.threshold:.4g}, definite >= '
+                f'{self.points.definite.threshold:.4g}')
         return written

@@ -1,11 +1,13 @@
 """Run a fracture detector on radiograph files, in batches, file by file
 failures included."""
 import copy
+import os.path as osp
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
+import pydicom
 import torch
 from mmcv.transforms import Compose
 from mmengine.config import Config
@@ -16,8 +18,9 @@ from mmdet.apis import init_detector
 from mmdet.datasets.transforms import LoadAnnotations
 from mmdet.structures.bbox import get_box_tensor
 from mmdet.utils import get_test_pipeline_cfg
+from mmdet_famo.datasets.modalities import modality_refusal
 from mmdet_famo.datasets.transforms.loading import (LoadRadiograph,
-                                                    RadiographError)
+                                                    RadiographError, is_dicom)
 from mmdet_famo.evaluation.functional import (is_image_positive,
                                               shown_score)
 
@@ -114,6 +117,10 @@ class RadiographPredictor:
     it. Boxes come back in original image coordinates (the model's
     ``test_step`` rescales them by the pipeline's ``scale_factor``).
     Every box counts as a fracture (the package's datasets have one class).
+    A DICOM file that is not a projection radiograph (see
+    :mod:`mmdet_famo.datasets.modalities`: CR and DX For Presentation) is
+    refused with the reason, unless its Modality is in
+    ``allowed_modalities``.
 
     Args:
         config (str | Path | Config): Model config, e.g.
@@ -121,13 +128,23 @@ class RadiographPredictor:
         checkpoint (str): Checkpoint file.
         device (str): 'cpu', 'cuda', 'cuda:1'... Defaults to 'cpu'.
         cfg_options (dict, optional): Config overrides.
+        allowed_modalities (Sequence[str]): Further Modality values to run
+            (``--allow-modality``). Defaults to none.
     """
 
     def __init__(self,
                  config: Union[str, Path, Config],
                  checkpoint: str,
                  device: str = 'cpu',
-                 cfg_options: Optional[dict] = None) -> None:
+                 cfg_options: Optional[dict] = None,
+                 allowed_modalities: Sequence[str] = ()) -> None:
+        self.allowed_modalities = tuple(allowed_modalities)
+        #: The config's file name and the checkpoint, for the results'
+        #: algorithm identification.
+        self.config_name = osp.basename(
+            str((config.filename if isinstance(config, Config) else config)
+                or 'config'))
+        self.checkpoint = checkpoint
         self.model = init_detector(config,
                                    checkpoint,
                                    device=device,
@@ -173,6 +190,7 @@ class RadiographPredictor:
     def _prepare(self, index: int, path: str) -> Tuple[ImagePrediction, dict]:
         """Load and transform one file; the prediction without boxes yet."""
         loaded = self.loader(dict(img_path=path, img_id=index))
+        self._check_modality(path)  # after: a broken file says so first
         image = loaded['img']
         height, width = loaded['ori_shape']
         prediction = ImagePrediction(
@@ -188,6 +206,20 @@ class RadiographPredictor:
         if data is None:
             raise ValueError('the test pipeline dropped the image')
         return prediction, data
+
+    def _check_modality(self, path: str) -> None:
+        """Raise :class:`RadiographError` if ``path`` is a DICOM file that
+        is not a projection radiograph (nor an allowed modality)."""
+        if not is_dicom(path):
+            return
+        try:
+            header = pydicom.dcmread(path, stop_before_pixels=True)
+        except Exception as error:  # pydicom raises many types on bad files
+            raise RadiographError(
+                path, f'not a readable DICOM file ({error})') from error
+        refusal = modality_refusal(header, self.allowed_modalities)
+        if refusal:
+            raise RadiographError(path, refusal)
 
     def _forward(
         self, batch: List[Tuple[ImagePrediction,

@@ -9,16 +9,25 @@ folder), patient ID and name, birth date, accession number and study date,
 each image its path and series and SOP instance UIDs, each failure its path.
 """
 import os.path as osp
+from dataclasses import asdict
 from typing import Dict, List, Optional, Sequence, Union
 
 import pydicom
 
 from mmdet_famo.datasets.transforms.loading import is_dicom
+from mmdet_famo.evaluation.operating_points import OperatingPoints
 from .cases import Case
 from .inputs import InputFailure
 from .predictor import ImageFailure, ImagePrediction
 
 REPORT_FILE = 'report.json'
+#: Finding levels, lowest first (None: below the suspected threshold).
+LEVEL_RANK = (None, 'suspected', 'definite')
+VERDICT_RULE = (
+    'a box scoring >= the suspected threshold is a suspected finding, '
+    '>= the definite threshold a definite one; an image reaches the highest '
+    'level of its boxes, a case the highest of its views; an image or case '
+    'is positive if it reaches a level')
 BBOX_FORMAT = 'x1, y1, x2, y2 in original image pixels'
 #: ``radiograph_meta`` facts that identify nobody, reported always.
 IMAGE_FACTS = ('modality', 'body_part_examined', 'view_position', 'laterality',
@@ -55,11 +64,17 @@ def failure_name(failure: Union[ImageFailure, InputFailure]) -> str:
     return image_name(failure.index)
 
 
+def highest_level(levels: Sequence[Optional[str]]) -> Optional[str]:
+    """The highest of ``levels`` ('definite' > 'suspected' > None): the
+    level of an image from its boxes, of a case from its views."""
+    return max(levels, key=LEVEL_RANK.index, default=None)
+
+
 def build_report(cases: Sequence[Case],
                  failures: Sequence[Union[ImageFailure, InputFailure]],
-                 threshold: float,
-                 threshold_source: str,
+                 points: OperatingPoints,
                  outputs: Dict[int, Dict[str, str]],
+                 study_outputs: Dict[int, Dict[str, List[str]]],
                  seconds: float,
                  include_identifiers: bool = False,
                  model: Optional[dict] = None) -> dict:
@@ -68,11 +83,13 @@ def build_report(cases: Sequence[Case],
     Args:
         cases (Sequence[Case]): The cases with their images.
         failures (Sequence[ImageFailure | InputFailure]): What failed.
-        threshold (float): The operating threshold.
-        threshold_source (str): Where it came from (not an identifier).
+        points (OperatingPoints): The suspected and definite points (their
+            sources are not identifiers).
         outputs (dict[int, dict[str, str]]): Per image index, the files
             written for it (``overlay``, ``secondary_capture``), relative to
             the output folder.
+        study_outputs (dict[int, dict[str, list[str]]]): Per case number,
+            its ``structured_report`` and ``presentation_state`` files.
         seconds (float): Wall time of the run.
         include_identifiers (bool): Add the identifiers (see the module).
         model (dict, optional): Config and checkpoint, as given.
@@ -84,14 +101,17 @@ def build_report(cases: Sequence[Case],
     num_files = num_images + sum(
         isinstance(failure, ImageFailure) for failure in failures)
     case_entries = [
-        _case_entry(case, number, threshold, outputs, include_identifiers)
+        _case_entry(case, number, points, outputs,
+                    study_outputs.get(number, {}), include_identifiers)
         for number, case in enumerate(cases, start=1)
     ]
     return dict(
         model=model or {},
-        threshold=dict(value=threshold, source=threshold_source),
-        verdict_rule='an image is positive if a box scores >= threshold, a '
-        'case if any of its views is',
+        threshold=dict(value=points.definite.threshold,
+                       source=points.definite.source),
+        operating_points={point.level: asdict(point)
+                          for point in points},
+        verdict_rule=VERDICT_RULE,
         bbox_format=BBOX_FORMAT,
         identifiers_included=include_identifiers,
         summary=dict(images=num_images,
@@ -101,10 +121,23 @@ def build_report(cases: Sequence[Case],
                                          for image in case['images']),
                      positive_cases=sum(case['positive']
                                         for case in case_entries),
+                     definite_images=sum(image['level'] == 'definite'
+                                         for case in case_entries
+                                         for image in case['images']),
+                     definite_cases=sum(case['level'] == 'definite'
+                                        for case in case_entries),
                      failures=len(failures),
                      seconds=seconds,
                      seconds_per_image=seconds / max(num_files, 1)),
         cases=case_entries,
+        dicom_files=[
+            path for case in case_entries
+            for kind in ('structured_report', 'presentation_state')
+            for path in case.get(kind, [])
+        ] + [
+            image['secondary_capture'] for case in case_entries
+            for image in case['images'] if 'secondary_capture' in image
+        ],
         failures=[
             _failure_entry(failure, include_identifiers)
             for failure in failures
@@ -114,38 +147,48 @@ def build_report(cases: Sequence[Case],
 def format_summary(summary: dict) -> str:
     """One line for the console; counts only."""
     return (f"{summary['images']} images in {summary['cases']} cases: "
-            f"{summary['positive_images']} positive images, "
-            f"{summary['positive_cases']} positive cases, "
+            f"{summary['positive_images']} positive images "
+            f"({summary['definite_images']} definite), "
+            f"{summary['positive_cases']} positive cases "
+            f"({summary['definite_cases']} definite), "
             f"{summary['failures']} failures, "
             f"{summary['seconds_per_image']:.3f} s per image")
 
 
-def _case_entry(case: Case, number: int, threshold: float,
+def _case_entry(case: Case, number: int, points: OperatingPoints,
                 outputs: Dict[int, Dict[str, str]],
+                study_outputs: Dict[str, List[str]],
                 include_identifiers: bool) -> dict:
+    images = [
+        _image_entry(image, points, outputs.get(image.index, {}),
+                     include_identifiers) for image in case.images
+    ]
+    level = highest_level([image['level'] for image in images])
     entry = dict(case=case_name(number),
                  grouped_by=case.grouped_by,
-                 positive=case.is_positive(threshold),
+                 positive=level is not None,
+                 level=level,
                  score=case.score,
-                 num_images=len(case.images))
+                 num_images=len(case.images),
+                 **study_outputs)
     if include_identifiers:
         entry['study'] = case.study
         entry.update(_dicom_identifiers(case.images[0].path, CASE_IDENTIFIERS))
-    entry['images'] = [
-        _image_entry(image, threshold, outputs.get(image.index, {}),
-                     include_identifiers) for image in case.images
-    ]
+    entry['images'] = images
     return entry
 
 
-def _image_entry(image: ImagePrediction, threshold: float,
+def _image_entry(image: ImagePrediction, points: OperatingPoints,
                  outputs: Dict[str, str], include_identifiers: bool) -> dict:
     order = image.scores.argsort()[::-1]
+    levels = [points.level_of(float(score)) for score in image.scores]
+    level = highest_level(levels)
     entry = dict(
         image=image_name(image.index),
-        positive=image.is_positive(threshold),
+        positive=level is not None,
+        level=level,
         score=image.score,
-        num_findings=int((image.scores >= threshold).sum()),
+        num_findings=sum(box_level is not None for box_level in levels),
         height=image.height,
         width=image.width,
         **{fact: image.radiograph_meta.get(fact)
@@ -153,8 +196,7 @@ def _image_entry(image: ImagePrediction, threshold: float,
         boxes=[
             dict(bbox=[round(float(v), 2) for v in image.bboxes[i]],
                  score=float(image.scores[i]),
-                 above_threshold=bool(image.scores[i] >= threshold))
-            for i in order
+                 level=levels[i]) for i in order
         ],
         **outputs)
     if include_identifiers:

@@ -17,6 +17,9 @@ from pydicom.uid import SecondaryCaptureImageStorage, generate_uid
 
 from mmdet_famo.version import __version__
 
+from .dicom_objects import (MANUFACTURER, SECONDARY_CAPTURE_SERIES_NUMBER,
+                            STUDY_TYPE_2_ATTRIBUTES, save_atomically)
+
 #: Patient (C.7.1.1), General Study (C.7.2.1) and Patient Study (C.7.2.2)
 #: attributes copied from the source; the type 2 ones are written empty
 #: when the source lacks them.
@@ -27,12 +30,6 @@ STUDY_ATTRIBUTES = ('PatientName', 'PatientID', 'IssuerOfPatientID',
                     'StudyTime', 'ReferringPhysicianName', 'StudyID',
                     'AccessionNumber', 'StudyDescription',
                     'SpecificCharacterSet')
-TYPE_2_ATTRIBUTES = ('PatientName', 'PatientID', 'PatientBirthDate',
-                     'PatientSex', 'StudyDate', 'StudyTime',
-                     'ReferringPhysicianName', 'StudyID', 'AccessionNumber')
-#: Series Number of the findings series; high, so that viewers list it after
-#: the acquired series.
-SERIES_NUMBER = 9901
 SERIES_DESCRIPTION = 'mmdet-famo fracture findings'
 
 
@@ -73,15 +70,15 @@ def write_secondary_capture(path: str,
     for keyword in STUDY_ATTRIBUTES:
         if keyword in source:
             ds[keyword] = source[keyword]
-        elif keyword in TYPE_2_ATTRIBUTES:
+        elif keyword in STUDY_TYPE_2_ATTRIBUTES:
             setattr(ds, keyword, '')
     ds.SOPClassUID = SecondaryCaptureImageStorage
     ds.SOPInstanceUID = sop_instance_uid or generate_uid()
     ds.Modality = 'OT'
     ds.SeriesInstanceUID = series_instance_uid
-    ds.SeriesNumber = SERIES_NUMBER
+    ds.SeriesNumber = SECONDARY_CAPTURE_SERIES_NUMBER
     ds.SeriesDescription = SERIES_DESCRIPTION
-    ds.Manufacturer = 'mmdet-famo'
+    ds.Manufacturer = MANUFACTURER
     ds.SoftwareVersions = __version__
     ds.ConversionType = 'WSD'
     ds.InstanceNumber = instance_number
@@ -90,6 +87,9 @@ def write_secondary_capture(path: str,
     ds.ContentDate = now.strftime('%Y%m%d')
     ds.ContentTime = now.strftime('%H%M%S')
     ds.BurnedInAnnotation = 'NO'
+    # General Image, Type 2C (PS3.3 C.7.6.1): required as the SC has no
+    # Image Orientation (Patient); the overlay keeps the source's geometry
+    ds.PatientOrientation = source.get('PatientOrientation') or ''
     for keyword in ('BodyPartExamined', 'Laterality'):  # General Series
         if keyword in source:
             ds[keyword] = source[keyword]
@@ -99,5 +99,5 @@ def write_secondary_capture(path: str,
         reference.ReferencedSOPInstanceUID = source.SOPInstanceUID
         ds.SourceImageSequence = DicomSequence([reference])
     ds.set_pixel_data(overlay_rgb, 'RGB', 8, generate_instance_uid=False)
-    ds.save_as(path, enforce_file_format=True)
+    save_atomically(ds, path)
     return ds.SOPInstanceUID

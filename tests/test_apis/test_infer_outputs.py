@@ -12,6 +12,7 @@ from mmengine.logging import MMLogger
 from pydicom.uid import SecondaryCaptureImageStorage
 
 from mmdet_famo.apis import draw_findings, infer_radiographs
+from mmdet_famo.evaluation.operating_points import given_operating_points
 from tests.dicom_factory import write_dicom
 
 IDENTIFIERS = dict(PatientID='ID-SECRET-42',
@@ -28,7 +29,7 @@ def test_overlay_draws_the_boxes_at_or_above_the_threshold():
                             np.array([[10., 20., 50., 60.], [5., 5., 30.,
                                                              30.]]),
                             np.array([0.9, 0.1]),
-                            threshold=0.5)
+                            given_operating_points(0.5))
 
     assert overlay.shape == (100, 80, 3) and overlay.dtype == np.uint8
     drawn = (overlay != 255).any(axis=2)
@@ -47,7 +48,7 @@ def test_secondary_captures_read_back_in_the_source_study(
     report = infer_radiographs(predictor,
                                study,
                                str(tmp_path),
-                               threshold=0.,
+                               points=0.,
                                secondary_capture=True)
 
     case, = report['cases']
@@ -79,7 +80,7 @@ def test_no_secondary_capture_without_a_study(predictor, tmp_path):
     cv2.imwrite(str(tmp_path / 'ap.png'), np.full((64, 48), 90, np.uint8))
     report = infer_radiographs(predictor, [str(tmp_path / 'ap.png')],
                                str(tmp_path / 'out'),
-                               threshold=0.,
+                               points=0.,
                                secondary_capture=True)
 
     image, = report['cases'][0]['images']

@@ -44,8 +44,8 @@ def test_all_good_exits_0_and_prints_the_summary(infer_tool, model_files,
     assert report['threshold']['value'] == 0.25
     assert report['threshold']['source'].endswith('operating_threshold.json')
     assert report['summary']['images'] == 2
-    assert '2 images in 1 cases: 2 positive images, 1 positive cases, ' \
-        '0 failures' in out
+    assert '2 images in 1 cases: 2 positive images (2 definite), 1 positive ' \
+        'cases (1 definite), 0 failures' in out
     assert not (tmp_path / 'out' / 'overlays').exists()
     assert 'PH0001' not in out + err  # the folder names hold patient ids
 

@@ -151,12 +151,12 @@ def test_report_cases_follow_studies_and_verdicts_follow_views(
     assert summary['positive_images'] == sum(verdicts)
     assert summary['positive_cases'] == sum(c['positive']
                                             for c in report['cases'])
-    assert report['failures'] == [
+    assert report['failures'][:1] == [
         dict(input='argument-2', reason='no such file or folder'),
-        dict(input='image-0001',
-             reason="neither DICOM (no 'DICM' at byte "
-             "128) nor an image OpenCV can read")
     ]
+    assert report['failures'][1]['input'] == 'image-0001'
+    assert report['failures'][1]['reason'].startswith(
+        "neither DICOM (no 'DICM' at byte 128) nor an image")
     assert summary['failures'] == 2
 
 
