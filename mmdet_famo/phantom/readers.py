@@ -10,7 +10,8 @@ further reader sees the same images and, independently of the others,
   finding: a thin fracture-like outline where there is no fracture;
 * outlines each fracture it finds a little differently: the mask shifted by
   up to ``jitter_px`` pixels in x and y, and grown or shrunk by one pixel
-  (one chance in three each).
+  (one chance in three each); exactly as the reference when ``jitter_px``
+  is 0.
 
 Every draw is seeded with ``(seed, reader, image index)``, so the files
 depend only on the reference annotations and these settings.
@@ -108,7 +109,10 @@ def simulate_reader(coco: Mapping, reader: int,
 def jitter_outline(rng: np.random.Generator, mask: np.ndarray,
                    jitter_px: int) -> np.ndarray:
     """``mask`` shifted by up to ``jitter_px`` px in x and y and grown or
-    shrunk by one pixel; the shifted mask alone if shrinking empties it."""
+    shrunk by one pixel; the shifted mask alone if shrinking empties it;
+    ``mask`` itself when ``jitter_px`` is 0."""
+    if jitter_px == 0:
+        return mask
     dx, dy = rng.integers(-jitter_px, jitter_px + 1, size=2)
     shift = np.float32([[1, 0, dx], [0, 1, dy]])
     moved = cv2.warpAffine(
