@@ -2,7 +2,9 @@
 
 Works with the package installed or from a plain clone (the repository root
 is put on ``sys.path``), and under ``--launcher pytorch`` on machines without
-CUDA (gloo backend; see ``mmdet_famo.utils.cpu_distributed``).
+CUDA (gloo backend; see ``mmdet_famo.utils.cpu_distributed``). Where
+``auto_scale_lr`` changes the learning rate, the log says to which rate
+(``mmdet_famo.utils.lr_scaling``).
 """
 import argparse
 import os
@@ -14,7 +16,8 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from mmdet_famo.utils import configure_cpu_distributed  # noqa: E402
+from mmdet_famo.utils import (configure_cpu_distributed,  # noqa: E402
+                              log_learning_rate_scaling)
 
 
 def parse_args():
@@ -75,6 +78,7 @@ def main():
     configure_cpu_distributed(cfg, args.launcher)
     runner = (Runner.from_cfg(cfg)
               if 'runner_type' not in cfg else RUNNERS.build(cfg))
+    log_learning_rate_scaling(runner)
     runner.train()
 
 

@@ -1,4 +1,8 @@
 from .cpu_distributed import configure_cpu_distributed
+from .lr_scaling import learning_rate_scale, log_learning_rate_scaling
 from .safe_checkpoint import allow_mmengine_checkpoints
 
-__all__ = ['allow_mmengine_checkpoints', 'configure_cpu_distributed']
+__all__ = [
+    'allow_mmengine_checkpoints', 'configure_cpu_distributed',
+    'learning_rate_scale', 'log_learning_rate_scaling'
+]
