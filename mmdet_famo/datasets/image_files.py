@@ -11,10 +11,11 @@ browse tool, inference and the comparison panels) and
 :func:`read_display_size` (the converters' size checks, from the header).
 
 Where the tag is found: JPEG, its APP1 Exif segment; PNG, its eXIf chunk
-(before or after the image data); TIFF, its first IFD, which Pillow's TIFF
-reader already applies to the size and the pixels; other formats, what
+(before or after the image data); TIFF, its first IFD; other formats, what
 Pillow's ``getexif`` finds. A missing tag or a value outside 1..8 means 1,
-as in ``exif_transpose``.
+as in ``exif_transpose``. Pixels are decoded as stored and turned here, by
+one function (:func:`orient`), for every format: Pillow 13 turns TIFFs
+itself and gets orientations 5 to 8 wrong, and OpenCV 5 fails on them.
 
 Truncated files are refused: OpenCV decodes a JPEG without its end marker,
 filling the missing rows with grey, and says so only on stderr.
@@ -27,7 +28,7 @@ from typing import BinaryIO, Iterator, Optional, Tuple
 import cv2
 import numpy as np
 import pydicom.errors
-from PIL import Image, ImageOps
+from PIL import Image
 
 #: What third-party readers (pydicom and its pixel plugins, Pillow, OpenCV)
 #: raise on a file they cannot read or decode: I/O and format errors
@@ -147,6 +148,24 @@ def png_chunks(file: BinaryIO) -> Tuple[Optional[bytes], bool]:
             file.seek(length + 4, io.SEEK_CUR)
 
 
+def untagged_tiff(data: bytes) -> Tuple[int, bytes]:
+    """The Orientation of a TIFF's first IFD and the file with it set to 1,
+    which Pillow decodes as stored. A BigTIFF or a TIFF without the tag is
+    returned as it is, with orientation 1."""
+    order = '<' if data[:2] == b'II' else '>'
+    magic, offset = struct.unpack(order + 'HI', data[2:8])
+    if magic != 42:
+        return 1, data
+    (entries, ) = struct.unpack(order + 'H', data[offset:offset + 2])
+    for entry in range(offset + 2, offset + 2 + 12 * entries, 12):
+        tag, kind = struct.unpack(order + 'HH', data[entry:entry + 4])
+        if tag == ORIENTATION_TAG and kind == 3:  # SHORT, in the entry
+            value = struct.unpack(order + 'H', data[entry + 8:entry + 10])[0]
+            return value, (data[:entry + 8] + struct.pack(order + 'H', 1) +
+                           data[entry + 10:])
+    return 1, data
+
+
 def read_display_size(path: str) -> Tuple[int, int]:
     """``(width, height)`` of an image file as displayed, from its header
     (Pillow's, and the JPEG segments or PNG chunk headers for the
@@ -160,7 +179,9 @@ def read_display_size(path: str) -> Tuple[int, int]:
             elif image.format == 'PNG':
                 orientation = exif_orientation(png_chunks(file)[0])
             elif image.format == 'TIFF':
-                orientation = 1  # Pillow's size is already as displayed
+                # Pillow's size is turned already, the IFD's is not.
+                width, height = image.tag_v2[256], image.tag_v2[257]
+                orientation = image.tag_v2.get(ORIENTATION_TAG, 1)
             else:
                 orientation = image.getexif().get(ORIENTATION_TAG, 1)
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
@@ -173,9 +194,10 @@ def decode_raster(path: str, data: bytes) -> np.ndarray:
     JPEG and PNG decode with OpenCV (8 and 16 bits, fast) and are turned by
     :func:`orient`; a JPEG whose first scan is not followed by an
     end-of-image marker, or a PNG that ends before IEND, is refused as
-    truncated. TIFF decodes with Pillow, which refuses truncated strips
-    (OpenCV 5 fails on some turned TIFFs). Other formats OpenCV reads are
-    turned by the orientation Pillow finds.
+    truncated. TIFF decodes with Pillow, which refuses truncated strips,
+    from the file with its orientation set to 1 (:func:`untagged_tiff`), and
+    is turned by :func:`orient`. Other formats OpenCV reads are turned by
+    the orientation Pillow finds.
     """
     file = io.BytesIO(data)
     if data.startswith(JPEG_START):
@@ -197,9 +219,12 @@ def decode_raster(path: str, data: bytes) -> np.ndarray:
         with reading(path, "neither DICOM (no 'DICM' at byte 128) nor an "
                      'image Pillow can identify'):
             image = Image.open(file)
+        if image.format == 'TIFF':
+            with reading(path, 'cannot decode this TIFF image'):
+                orientation, stored = untagged_tiff(data)
+                return orient(np.asarray(Image.open(io.BytesIO(stored))),
+                              orientation)
         with reading(path, f'cannot decode this {image.format} image'):
-            if image.format == 'TIFF':
-                return np.asarray(ImageOps.exif_transpose(image))
             orientation = image.getexif().get(ORIENTATION_TAG, 1)
     with reading(path, 'cannot decode this image'):
         pixels = cv2.imdecode(np.frombuffer(data, np.uint8),

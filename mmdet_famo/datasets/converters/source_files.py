@@ -4,21 +4,20 @@ import csv
 from pathlib import Path
 from typing import List, Tuple
 
-from PIL import Image, UnidentifiedImageError
-
 from ..coco_builder import DatasetRecordError
+from ..image_files import RadiographError, read_display_size
 
 
 def read_image_size(path: Path) -> Tuple[int, int]:
-    """``(width, height)`` of a PNG/JPEG file, read from its header (a
+    """``(width, height)`` of a PNG/JPEG/TIFF file as displayed (its EXIF
+    orientation applied, as ``LoadRadiograph`` reads it), from its header (a
     2304 x 2880 JPEG costs as little as a small one)."""
     if not path.is_file():
         raise DatasetRecordError(f'{path}: missing image file')
     try:
-        with Image.open(path) as image:
-            return image.size
-    except (UnidentifiedImageError, OSError) as e:
-        raise DatasetRecordError(f'{path}: unreadable image ({e})') from e
+        return read_display_size(str(path))
+    except RadiographError as e:
+        raise DatasetRecordError(str(e)) from e
 
 
 def read_csv_rows(path: Path) -> List[dict]:
