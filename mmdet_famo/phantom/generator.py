@@ -7,6 +7,12 @@ The layout is the one a user's converted data has::
     OUT/annotations/all.json     every image, in the package's COCO format
     OUT/annotations/train.json   (and val.json, test.json) split by patient
 
+Each fracture annotation also holds ``fracture_orientation``: the angle of
+the fracture line from the image's horizontal axis, in degrees in
+``[0, 180)``, counter-clockwise as the image is seen
+(:attr:`mmdet_famo.phantom.render.Fracture.orientation`), so that
+evaluations can be broken down by the line's direction.
+
 ``file_name`` in the COCO files is relative to ``OUT/images``.  Every
 random draw comes from a generator seeded with ``(seed, patient, study,
 view)``, so a data set depends only on its configuration, and the first
@@ -152,9 +158,12 @@ def add_patient(image_dir: Path, builder: CocoBuilder, config: PhantomConfig,
                 patient_id=patient_id,
                 body_part=body_part,
                 view=view)
-            for number, mask in enumerate(radiograph.fracture_masks):
-                builder.add_mask(
+            for number, (mask, orientation) in enumerate(
+                    zip(radiograph.fracture_masks,
+                        radiograph.fracture_orientations)):
+                annotation = builder.add_mask(
                     image_id, mask, record=f'{file_name} fracture {number}')
+                annotation['fracture_orientation'] = round(orientation, 2)
 
 
 def view_position(view: str, laterality: Optional[str]) -> str:

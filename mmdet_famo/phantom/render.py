@@ -9,7 +9,9 @@ are thin horizontal lines with narrow boxes, oblique ones give squarish
 boxes, the two cases whose RoI features FAMO makes alike (the paper's
 Methods, "Model architecture", Figs. 6 and 7).  The fragment beyond the gap
 is shifted by a pixel or two.  Each fracture's instance mask is its gap
-within the bone, dilated a few pixels, as a radiologist would outline it.
+within the bone, dilated a few pixels, as a radiologist would outline it,
+and its orientation is the angle of its line as drawn (see
+:attr:`Fracture.orientation`).
 """
 from dataclasses import dataclass, field
 from typing import Dict, List, Tuple
@@ -65,13 +67,24 @@ class Fracture:
     shift: np.ndarray
     dilation: int
 
+    @property
+    def orientation(self) -> float:
+        """Angle of the fracture line from the image's horizontal axis, in
+        degrees in ``[0, 180)``, counter-clockwise as the image is seen (its
+        y axis points down): 0 is a horizontal line, 90 a vertical one, 45
+        a line rising to the right."""
+        direction_x, direction_y = -self.normal[1], self.normal[0]
+        return float(np.degrees(np.arctan2(-direction_y, direction_x)) % 180)
+
 
 @dataclass
 class Radiograph:
-    """A rendered image (float32 ``H x W`` in ``[0, 1]``, bright = dense)
-    and one boolean instance mask per fracture."""
+    """A rendered image (float32 ``H x W`` in ``[0, 1]``, bright = dense),
+    one boolean instance mask per fracture and, in the same order, each
+    fracture's :attr:`Fracture.orientation`."""
     image: np.ndarray
     fracture_masks: List[np.ndarray]
+    fracture_orientations: List[float]
 
 
 def render_radiograph(rng: np.random.Generator, height: int, width: int,
@@ -87,7 +100,8 @@ def render_radiograph(rng: np.random.Generator, height: int, width: int,
             image; 0 for a fracture-free image.
 
     Returns:
-        Radiograph: The image and the fractures' instance masks.
+        Radiograph: The image, the fractures' instance masks and their
+        orientations.
     """
     # separate streams for anatomy, fractures and film: the same generator
     # state with and without fractures renders the same limb and noise
@@ -120,7 +134,10 @@ def render_radiograph(rng: np.random.Generator, height: int, width: int,
     quantum = film_rng.standard_normal((height, width)).astype(np.float32)
     image += quantum * film_rng.uniform(0.008, 0.02) * np.sqrt(
         np.clip(image, 0.05, None))
-    return Radiograph(np.clip(image, 0, 1), masks)
+    orientations = [
+        fracture.orientation for bone in bones for fracture in bone.fractures
+    ]
+    return Radiograph(np.clip(image, 0, 1), masks, orientations)
 
 
 def place_bones(rng: np.random.Generator, height: int, width: int,

@@ -106,6 +106,22 @@ def test_boxes_are_the_tight_extent_of_the_masks(phantom):
         assert annotation['area'] == mask.sum()
 
 
+def test_every_fracture_records_its_lines_orientation(phantom):
+    _, coco, splits = phantom
+    for annotation in coco['annotations']:
+        orientation = annotation['fracture_orientation']
+        assert 0 <= orientation < 180
+        mask = mask_utils.decode(annotation['segmentation'])
+        ys, xs = np.nonzero(mask)
+        _, axes = np.linalg.eigh(np.cov(np.stack([xs, ys]).astype(float)))
+        axis_x, axis_y = axes[:, -1]  # the mask's long axis
+        angle = np.degrees(np.arctan2(-axis_y, axis_x)) % 180
+        gap = abs(angle - orientation) % 180
+        assert min(gap, 180 - gap) < 10, annotation['id']
+    split_annotations = [a for s in splits.values() for a in s['annotations']]
+    assert all('fracture_orientation' in a for a in split_annotations)
+
+
 def test_about_half_the_cases_are_fracture_free_and_fractures_show(tmp_path):
     config = PhantomConfig(num_patients=60, height=128, width=128, seed=0)
     coco, _ = generate_phantom_dataset(tmp_path, config)

@@ -105,3 +105,60 @@ def test_fracture_boxes_come_in_every_orientation():
     assert (ratios < 0.5).mean() > 0.2
     assert (ratios > 2).mean() > 0.03
     assert ((ratios > 2 / 3) & (ratios < 1.5)).mean() > 0.15
+
+
+def principal_axis_angle(mask):
+    """Angle (degrees in [0, 180), counter-clockwise as seen) of the mask's
+    principal axis, and its elongation (ratio of the axes' variances)."""
+    ys, xs = np.nonzero(mask)
+    variances, axes = np.linalg.eigh(np.cov(np.stack([xs, ys]).astype(float)))
+    axis_x, axis_y = axes[:, -1]
+    angle = np.degrees(np.arctan2(-axis_y, axis_x)) % 180
+    return angle, variances[-1] / variances[0]
+
+
+def angle_gap(a, b):
+    """Difference of two line directions in degrees, in [0, 90]."""
+    gap = abs(a - b) % 180
+    return min(gap, 180 - gap)
+
+
+@pytest.mark.parametrize('normal, orientation', [
+    ((0.0, 1.0), 0.0),  # the line y = const: horizontal
+    ((0.0, -1.0), 0.0),
+    ((1.0, 0.0), 90.0),  # the line x = const: vertical
+    ((np.sqrt(0.5), np.sqrt(0.5)), 45.0),  # up to the right as seen
+    ((-np.sqrt(0.5), np.sqrt(0.5)), 135.0),  # up to the left as seen
+])
+def test_fracture_orientation_by_hand(normal, orientation):
+    fracture = Fracture(
+        centre=np.zeros(2),
+        normal=np.array(normal),
+        width=1.0,
+        shift=np.zeros(2),
+        dilation=2)
+    assert fracture.orientation == pytest.approx(orientation)
+    assert 0 <= fracture.orientation < 180
+
+
+def test_recorded_orientation_is_the_drawn_lines_direction():
+    """Each fracture's mask (its dilated gap across the bone) is elongated
+    along the fracture line; its principal axis points the recorded way, and
+    the recorded directions cover every orientation."""
+    orientations, gaps = [], []
+    for index, body_part in enumerate(sorted(ANATOMIES)):
+        for seed in range(6):
+            radiograph = render_radiograph(
+                np.random.default_rng((index, seed)), HEIGHT, WIDTH,
+                ANATOMIES[body_part], 2)
+            assert len(radiograph.fracture_orientations) == 2
+            for mask, orientation in zip(radiograph.fracture_masks,
+                                         radiograph.fracture_orientations):
+                angle, elongation = principal_axis_angle(mask)
+                assert elongation > 3
+                gaps.append(angle_gap(angle, orientation))
+                orientations.append(orientation)
+    # a mask cut short by the bone's outline tilts a little, never much
+    assert np.median(gaps) < 2 and max(gaps) < 10
+    counts, _ = np.histogram(orientations, bins=[0, 45, 90, 135, 180])
+    assert (counts > 0.05 * len(orientations)).all(), counts
