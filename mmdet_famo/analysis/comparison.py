@@ -2,28 +2,18 @@
 p-values, overlaid ROC curves and side-by-side panels in one report."""
 import os
 import os.path as osp
-from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import Optional, Sequence
 
 import numpy as np
 
-from ..evaluation.metrics.fracture_case_metric import (ROC_CASE_FILE,
-                                                       ROC_IMAGE_FILE)
-from .evaluation_run import EvaluationRun, align_to, load_evaluation_run
-from .paired_statistics import (GroupComparison, StatisticsSettings,
-                                body_part_groups, compare_group)
+from ..evaluation.run_files import ROC_CASE_FILE, ROC_IMAGE_FILE
+from .evaluation_run import align_to, load_evaluation_run
+from .paired_statistics import (Comparison, StatisticsSettings,
+                                body_part_groups, box_shape_groups,
+                                compare_group)
 from .panels import choose_disagreements, image_paths, write_panels
 from .report import REPORT_FILE, render_report
 from .roc_plots import plot_roc_comparison
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """Model A against model B: the whole test set and each body part."""
-    runs: Tuple[EvaluationRun, EvaluationRun]
-    settings: StatisticsSettings
-    overall: GroupComparison
-    body_parts: List[GroupComparison]
 
 
 def compare_runs(
@@ -58,7 +48,8 @@ def compare_runs(
                             np.ones(len(reference.cases['case_id']), bool),
                             settings)
     return Comparison(runs, settings, overall,
-                      body_part_groups(runs, settings))
+                      body_part_groups(runs, settings),
+                      box_shape_groups(runs, settings))
 
 
 def write_comparison(comparison: Comparison,

@@ -5,33 +5,32 @@ A paired comparison (DeLong, McNemar) is only valid when both models scored
 the same images with the same ground truth, so every mismatch is an error
 that names what differs instead of a silently smaller comparison.
 """
-import csv
 import dataclasses
 import inspect
 import os.path as osp
 from dataclasses import dataclass
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional
 
 import numpy as np
-from mmengine.fileio import load
 
-from ..evaluation.metrics.fracture_case_metric import (
-    DETECTIONS_FILE, OPERATING_THRESHOLD_FILE, PER_CASE_COLUMNS,
-    PER_CASE_SCORES_FILE, PER_IMAGE_COLUMNS, PER_IMAGE_SCORES_FILE,
-    FractureCaseMetric)
+from ..evaluation.functional import (LevelScores, case_scores, image_scores,
+                                     match_to_fractures, outcomes)
+from ..evaluation.metrics import FractureCaseMetric
+from ..evaluation.operating_points import (OperatingPoints,
+                                           read_threshold_file)
+from ..evaluation.run_files import (DETECTIONS_FILE, NUM_EXAMPLES,
+                                    OPERATING_THRESHOLD_FILE,
+                                    PER_CASE_COLUMNS, PER_CASE_SCORES_FILE,
+                                    PER_IMAGE_COLUMNS, PER_IMAGE_SCORES_FILE,
+                                    read_detections, read_json,
+                                    read_score_table)
 
 #: Per-image or per-case arrays, by column name.
 Table = Dict[str, np.ndarray]
 
-#: Columns read as text; columns named ``*score*`` are floats, the others
-#: counts and 0/1 outcomes.
-TEXT_COLUMNS = ('img_id', 'img_path', 'case_id', 'patient_id', 'body_part',
-                'view')
 #: Per-image columns that must agree between two runs of the same test set.
 SAME_TEST_SET_COLUMNS = ('img_path', 'case_id', 'patient_id', 'body_part',
                          'view', 'n_fractures')
-#: How many differing records an error message lists.
-NUM_EXAMPLES = 3
 
 
 @dataclass(frozen=True)
@@ -42,13 +41,20 @@ class EvaluationRun:
         name (str): The model's name in the report, e.g. 'FAMO'.
         directory (str): The metric's ``output_dir``.
         images (Table): ``per_image_scores.csv`` by column, in image-id
-            order.
-        cases (Table): ``per_case_scores.csv`` by column.
+            order; the score and outcome columns recomputed from the
+            detections by the rules of
+            :mod:`mmdet_famo.evaluation.functional.fracture_levels` (scores
+            -inf without a box that counts, outcomes at the definite point).
+        cases (Table): ``per_case_scores.csv`` by column, likewise.
         detections (list[dict]): Per image, in the order of ``images``:
-            ``gt_bboxes``, ``pred_bboxes`` (x1y1x2y2, original pixels) and
-            ``pred_scores`` as arrays.
-        threshold_info (dict): ``operating_threshold.json``: the threshold,
-            how it was chosen and the hit rule.
+            ``gt_bboxes``, ``pred_bboxes`` (x1y1x2y2, original pixels),
+            ``pred_scores``, ``gt_orientations`` (degrees, nan if unknown)
+            and ``gt_detected`` (whether a box at the definite point hits
+            each fracture) as arrays.
+        threshold_info (dict): ``operating_threshold.json``: the points,
+            how they were chosen and the hit rule.
+        points (OperatingPoints, optional): The operating points; None when
+            the run had none.
     """
     name: str
     directory: str
@@ -56,11 +62,13 @@ class EvaluationRun:
     cases: Table
     detections: List[Dict[str, np.ndarray]]
     threshold_info: dict
+    points: Optional[OperatingPoints]
 
     @property
     def threshold(self) -> float:
-        """The operating threshold the outcome columns were computed at."""
-        return float(self.threshold_info['threshold'])
+        """The definite threshold the outcomes are at (nan without)."""
+        return np.nan if self.points is None else \
+            self.points.definite.threshold
 
     @property
     def hit_rule(self) -> tuple:
@@ -87,26 +95,85 @@ def load_evaluation_run(directory: str, name: str) -> EvaluationRun:
         raise FileNotFoundError(
             f'{name}: {directory} is not a folder; pass the --out-dir of '
             'tools/test.py (the output_dir of FractureCaseMetric)')
-    images = _read_table(
+    images = read_score_table(
         osp.join(directory, PER_IMAGE_SCORES_FILE), PER_IMAGE_COLUMNS)
-    cases = _read_table(
+    cases = read_score_table(
         osp.join(directory, PER_CASE_SCORES_FILE), PER_CASE_COLUMNS)
     if len(images['img_id']) == 0:
         raise ValueError(f'{osp.join(directory, PER_IMAGE_SCORES_FILE)}: no '
                          'images were evaluated')
     threshold_path = osp.join(directory, OPERATING_THRESHOLD_FILE)
-    threshold_info = _read_json(threshold_path)
+    threshold_info = read_json(threshold_path)
     if not isinstance(threshold_info, dict) or 'threshold' not in \
             threshold_info:
         raise ValueError(f'{threshold_path}: no "threshold" entry')
-    return EvaluationRun(
+    points = None if threshold_info['threshold'] is None else \
+        read_threshold_file(threshold_path)[0]
+    run = EvaluationRun(
         name=name,
         directory=directory,
         images=images,
         cases=cases,
-        detections=_read_detections(
+        detections=read_detections(
             osp.join(directory, DETECTIONS_FILE), images['img_id']),
-        threshold_info=threshold_info)
+        threshold_info=threshold_info,
+        points=points)
+    return apply_rules(run)
+
+
+def apply_rules(run: EvaluationRun) -> EvaluationRun:
+    """``run`` with its score and outcome columns and ``gt_detected``
+    recomputed from its detections, under its hit rule and its definite
+    point, by the metric's own rules."""
+    criterion, hit_thr = run.hit_rule
+    images, cases = dict(run.images), dict(run.cases)
+    hits = [
+        match_to_fractures(d['pred_bboxes'], d['pred_scores'], d['gt_bboxes'],
+                           hit_thr, criterion)[0] for d in run.detections
+    ]
+    num_boxes = [len(d['pred_scores']) for d in run.detections]
+    box_image = np.repeat(np.arange(len(num_boxes)), num_boxes)
+    box_scores = np.concatenate([np.zeros(0)] +
+                                [d['pred_scores'] for d in run.detections])
+    box_hit = np.concatenate([np.zeros(0, int)] + hits)
+    image_levels = image_scores(box_image, box_scores, box_hit >= 0,
+                                images['n_fractures'])
+    case_index = {case: i for i, case in enumerate(cases['case_id'])}
+    # a case missing from the case table (align_to names it) scores apart
+    image_case = np.array([
+        case_index.setdefault(case, len(case_index))
+        for case in images['case_id']
+    ], int)
+    num_cases = len(cases['case_id'])
+    case_levels = LevelScores(*(
+        values[:num_cases]
+        for values in case_scores(image_case, len(case_index), image_levels)))
+    kept = box_scores >= run.threshold
+    images.update(
+        n_fractures_detected=np.bincount(
+            box_image[kept & (box_hit >= 0)], minlength=len(num_boxes)),
+        n_false_boxes=np.bincount(
+            box_image[kept & (box_hit < 0)], minlength=len(num_boxes)),
+        **_level_columns(image_levels, run.threshold))
+    cases.update(_level_columns(case_levels, run.threshold))
+    detections = []
+    for detection, image_hits in zip(run.detections, hits):
+        detected = np.zeros(len(detection['gt_bboxes']), bool)
+        is_kept = detection['pred_scores'] >= run.threshold
+        detected[image_hits[is_kept & (image_hits >= 0)]] = True
+        detections.append(dict(detection, gt_detected=detected))
+    return dataclasses.replace(
+        run, images=images, cases=cases, detections=detections)
+
+
+def _level_columns(levels: LevelScores, threshold: float) -> Table:
+    result = outcomes(levels, threshold)
+    return dict(
+        localised_score=levels.localised,
+        max_box_score=levels.max_box,
+        predicted_positive=result['predicted_positive'].astype(int),
+        tp_at_threshold=result['true_positive'].astype(int),
+        fp_at_threshold=result['false_positive'].astype(int))
 
 
 def align_to(reference: EvaluationRun, run: EvaluationRun) -> EvaluationRun:
@@ -179,83 +246,3 @@ def _positions(keys: np.ndarray, order: np.ndarray) -> np.ndarray:
     """Indices into ``keys`` that put them in ``order`` (same key sets)."""
     index = {key: position for position, key in enumerate(keys)}
     return np.array([index[key] for key in order], dtype=int)
-
-
-def _read_table(path: str, columns: Sequence[str]) -> Dict[str, np.ndarray]:
-    """A score table as typed arrays, checked against ``columns`` (the
-    first of which identifies a row)."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(
-            f'{path} does not exist: not an output folder of '
-            'FractureCaseMetric (tools/test.py --out-dir)')
-    with open(path, newline='') as file:
-        rows = list(csv.reader(file))
-    header = rows[0] if rows else []
-    missing = [column for column in columns if column not in header]
-    if missing:
-        raise ValueError(f'{path}: missing columns {missing}; expected the '
-                         f'columns {list(columns)}')
-    for line, row in enumerate(rows[1:], start=2):
-        if len(row) != len(header):
-            raise ValueError(f'{path}, line {line}: {len(row)} fields, the '
-                             f'header has {len(header)}')
-    table = {}
-    for column in columns:
-        values = [row[header.index(column)] for row in rows[1:]]
-        kind = str if column in TEXT_COLUMNS else (
-            float if 'score' in column else int)
-        try:
-            table[column] = np.array([_parse(value, kind) for value in values],
-                                     dtype=kind)
-        except ValueError as error:
-            raise ValueError(f'{path}: column {column} holds a value that is '
-                             f'not {kind.__name__} ({error})') from error
-    key = columns[0]  # img_id or case_id
-    if len(set(table[key])) < len(table[key]):
-        raise ValueError(f'{path}: {key} has duplicates')
-    return table
-
-
-def _parse(value: str, kind: type):
-    """A CSV field as ``kind``; counts may be written as '2.0'."""
-    if kind is not int:
-        return kind(value)
-    number = float(value)
-    if not number.is_integer():
-        raise ValueError(f'{value!r} is not a whole number')
-    return int(number)
-
-
-def _read_json(path: str):
-    if not osp.isfile(path):
-        raise FileNotFoundError(
-            f'{path} does not exist: not an output folder of '
-            'FractureCaseMetric (tools/test.py --out-dir)')
-    try:
-        return load(path, file_format='json')
-    except ValueError as error:
-        raise ValueError(f'{path}: not valid JSON ({error})') from error
-
-
-def _read_detections(path: str,
-                     img_ids: np.ndarray) -> List[Dict[str, np.ndarray]]:
-    """The boxes of ``detections.json``, in the order of ``img_ids``."""
-    content = _read_json(path)
-    try:
-        by_id = {
-            str(image['img_id']): {
-                key: np.array(image[key], dtype=np.float64).reshape(shape)
-                for key, shape in (('gt_bboxes', (-1, 4)),
-                                   ('pred_bboxes', (-1, 4)), ('pred_scores',
-                                                              (-1, )))
-            }
-            for image in content['images']
-        }
-    except (KeyError, TypeError, ValueError) as error:
-        raise ValueError(f'{path}: not a detections file of '
-                         f'FractureCaseMetric ({error!r})') from error
-    missing = [img_id for img_id in img_ids if img_id not in by_id]
-    if missing:
-        raise ValueError(f'{path}: no detections for {len(missing)} images '
-                         f'of the score table, e.g. {missing[:NUM_EXAMPLES]}')
-    return [by_id[img_id] for img_id in img_ids]

@@ -26,17 +26,19 @@ from ..evaluation.functional import (COCO_IOU_THRS, auc_confidence_interval,
                                      box_average_precision, mcnemar_test,
                                      paired_delong_test,
                                      proportion_confidence_interval)
+from ..evaluation.functional.box_shapes import (aspect_ratio_bins,
+                                                box_orientation_bins,
+                                                orientation_bins,
+                                                subset_average_precision)
 from .evaluation_run import EvaluationRun, Table
 
 NAN = float('nan')
 #: The levels of the paper's evaluation, in report order.
 LEVELS = ('fracture', 'image', 'case')
-#: Per level: the column of the highest box score and of the localised
-#: score (see FractureCaseMetric).
-SCORE_COLUMNS = {
-    'image': ('image_score', 'localised_score'),
-    'case': ('case_score', 'case_localised_score')
-}
+#: The AUC rows: key suffix, score column, label. The localised score (the
+#: paper's rule) is the headline and gets the paired tests.
+AUC_ROWS = (('auc', 'localised_score', 'AUC'),
+            ('max_score_auc', 'max_box_score', 'AUC of the highest box score'))
 #: Names of the paired tests.
 DELONG_TWO_SIDED = 'DeLong, two-sided'
 DELONG_ONE_SIDED = 'DeLong, one-sided'
@@ -103,6 +105,17 @@ class GroupComparison:
     num_images: int
     num_cases: int
     rows: Dict[str, List[ComparisonRow]]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Model A against model B: the whole test set, each body part, and the
+    fractures of each box shape and orientation."""
+    runs: Tuple[EvaluationRun, EvaluationRun]
+    settings: StatisticsSettings
+    overall: GroupComparison
+    body_parts: List[GroupComparison]
+    box_shapes: List[GroupComparison]
 
 
 def compare_group(name: str, runs: Sequence[EvaluationRun],
@@ -188,6 +201,57 @@ def _fracture_estimates(run: EvaluationRun, selected: np.ndarray,
                                     settings, 'no fractures'))
 
 
+def box_shape_groups(runs: Sequence[EvaluationRun],
+                     settings: StatisticsSettings) -> List[GroupComparison]:
+    """Per-fracture AP50 and sensitivity (definite point) of the fractures
+    of each aspect-ratio bin and, when every fracture has one, each
+    orientation bin (:mod:`mmdet_famo.evaluation.functional.box_shapes`:
+    the bins and AP over a bin as COCO's area ranges)."""
+    detections = [run.detections for run in runs]
+    gt_bins = {'aspect ratio': [aspect_ratio_bins(d['gt_bboxes'])
+                                for d in detections[0]]}
+    pred_bins = {'aspect ratio': [[aspect_ratio_bins(d['pred_bboxes'])
+                                   for d in run] for run in detections]}
+    orientations = [d['gt_orientations'] for d in detections[0]]
+    if any(len(o) for o in orientations) and not any(
+            np.isnan(o).any() for o in orientations):
+        gt_bins['orientation'] = [orientation_bins(o) for o in orientations]
+        pred_bins['orientation'] = [[
+            box_orientation_bins(d['pred_bboxes']) for d in run
+        ] for run in detections]
+    groups = []
+    for kind, bins in gt_bins.items():
+        for name in sorted(set(np.concatenate(bins + [[]]).tolist())):
+            in_bin = [b == name for b in bins]
+            num_fractures = int(sum(map(np.sum, in_bin)))
+            estimates = []
+            for run, run_detections, run_pred_bins in zip(
+                    runs, detections, pred_bins[kind]):
+                with warnings.catch_warnings():
+                    warnings.simplefilter('ignore', UndefinedMetricWarning)
+                    ap50 = subset_average_precision(
+                        [d['pred_bboxes'] for d in run_detections],
+                        [d['pred_scores'] for d in run_detections],
+                        [d['gt_bboxes'] for d in run_detections], in_bin,
+                        [b == name for b in run_pred_bins], 0.5,
+                        settings.ap_criterion)
+                found = int(sum((d['gt_detected'] & b).sum()
+                                for d, b in zip(run_detections, in_bin)))
+                estimates.append((Estimate(ap50), _proportion(
+                    found, num_fractures, run.threshold, settings,
+                    'no fractures')))
+            rows = [
+                ComparisonRow('box_AP50', 'Per-fracture AP50',
+                              tuple(e[0] for e in estimates)),
+                ComparisonRow('box_sensitivity', 'Per-fracture sensitivity',
+                              tuple(e[1] for e in estimates))
+            ]
+            groups.append(
+                GroupComparison(f'{kind} {name} ({num_fractures} fractures)',
+                                0, 0, dict(fracture=rows)))
+    return groups
+
+
 def level_table(run: EvaluationRun, level: str) -> Table:
     """The run's per-image (``level='image'``) or per-case table."""
     return run.images if level == 'image' else run.cases
@@ -196,9 +260,10 @@ def level_table(run: EvaluationRun, level: str) -> Table:
 def binary_rows(level: str, runs: Sequence[EvaluationRun],
                 selected: np.ndarray,
                 settings: StatisticsSettings) -> List[ComparisonRow]:
-    """Sensitivity and specificity at each model's operating threshold, with
-    McNemar's test, and the AUCs of the highest box score and of the
-    localised score, with DeLong's tests, of images or cases."""
+    """Sensitivity and specificity at each model's definite operating
+    point, with McNemar's test, the AUC of the localised score, with
+    DeLong's tests, and the AUC of the highest box score, of images or
+    cases."""
     tables = [{
         key: values[selected]
         for key, values in level_table(run, level).items()
@@ -213,15 +278,14 @@ def binary_rows(level: str, runs: Sequence[EvaluationRun],
                         [t['fp_at_threshold'][~labels] == 0 for t in tables],
                         thresholds, settings, f'no fracture-free {level}s')
     ]
-    for column, key, label in zip(SCORE_COLUMNS[level],
-                                  ('auc', 'localised_auc'),
-                                  ('AUC', 'localised AUC')):
+    for key, column, label in AUC_ROWS:
         scores = [table[column] for table in tables]
         estimates = tuple(
             _auc(labels, s, level, settings.confidence_level) for s in scores)
         rows.append(
             ComparisonRow(f'{level}_{key}', f'Per-{level} {label}', estimates,
-                          _delong(labels, scores, level)))
+                          _delong(labels, scores, level)
+                          if key == 'auc' else ()))
     return rows
 
 

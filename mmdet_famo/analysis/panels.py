@@ -17,7 +17,8 @@ import cv2
 import numpy as np
 
 from ..datasets.transforms.loading import LoadRadiograph
-from ..evaluation.functional import match_detections
+from ..evaluation.functional import (match_detections, shown_score,
+                                     shown_scores)
 from .evaluation_run import EvaluationRun
 
 #: Box colours (BGR, as the PNG is written by OpenCV).
@@ -56,7 +57,9 @@ def choose_disagreements(runs: Sequence[EvaluationRun],
     box_difference = (
         np.abs(a['n_fractures_detected'] - b['n_fractures_detected']) +
         np.abs(a['n_false_boxes'] - b['n_false_boxes']))
-    score_gap = np.abs(a['localised_score'] - b['localised_score'])
+    score_gap = np.abs(
+        shown_scores(a['localised_score']) -
+        shown_scores(b['localised_score']))
     order = np.lexsort((-score_gap, -box_difference, ~outcome_differs))
     disagree = outcome_differs | (box_difference > 0) | (score_gap > 0)
     return [int(i) for i in order if disagree[i]][:num_panels]
@@ -215,7 +218,7 @@ def describe(runs: Sequence[EvaluationRun], index: int) -> str:
         parts.append(f"{run.name}: {found}, "
                      f"{_count(row['n_false_boxes'], 'false box')}, "
                      'localised score '
-                     f"{row['localised_score']:.3f} ({outcome})")
+                     f"{shown_score(row['localised_score']):.3f} ({outcome})")
     return '. '.join(parts) + '.'
 
 

@@ -5,22 +5,15 @@ case, Table 3 the paired tests, Table 4 by body part. A figure that cannot
 be computed reads "n/a" with the reason.
 """
 import math
-from typing import TYPE_CHECKING, List, Sequence
+from typing import List, Sequence
 
+from .evaluation_run import EvaluationRun
 from .paired_statistics import (DELONG_ONE_SIDED, DELONG_TWO_SIDED, MCNEMAR,
-                                ComparisonRow, Estimate, GroupComparison,
-                                PairedTest)
+                                Comparison, ComparisonRow, Estimate,
+                                GroupComparison, PairedTest)
 from .panels import Panel
 
-if TYPE_CHECKING:
-    from .comparison import Comparison
-
 REPORT_FILE = 'report.md'
-THRESHOLD_METHODS = {
-    'fixed': 'fixed in the config (score_thr)',
-    'youden': "maximal Youden's J",
-    'specificity': 'target specificity'
-}
 HIT_CRITERIA = {
     'iou': 'IoU',
     'iosmall': 'intersection over the smaller box',
@@ -67,7 +60,7 @@ def format_test(test: PairedTest) -> str:
     return format_pvalue(test.pvalue)
 
 
-def render_report(comparison: 'Comparison',
+def render_report(comparison: Comparison,
                   panels: Sequence[Panel],
                   roc_files: Sequence[str],
                   note: str = '') -> str:
@@ -105,6 +98,7 @@ def render_report(comparison: 'Comparison',
         ''
     ]
     lines += _body_part_section(comparison.body_parts, a, b)
+    lines += _box_shape_section(comparison.box_shapes, a, b)
     lines += ['## ROC curves', '']
     for file, level in zip(roc_files, ('image', 'case')):
         lines += [f'![Per-{level} ROC curves of {a} and {b}]({file})', '']
@@ -112,7 +106,7 @@ def render_report(comparison: 'Comparison',
     return '\n'.join(lines).rstrip() + '\n'
 
 
-def _header(comparison: 'Comparison') -> List[str]:
+def _header(comparison: Comparison) -> List[str]:
     runs = comparison.runs
     images, cases = runs[0].images, runs[0].cases
     settings = comparison.settings
@@ -125,9 +119,11 @@ def _header(comparison: 'Comparison') -> List[str]:
         '## What was compared', '', f'| | {runs[0].name} | {runs[1].name} |',
         '|---|---|---|', '| Test run | ' + ' | '.join(f'`{run.directory}`'
                                                       for run in runs) + ' |',
-        '| Operating threshold | ' +
-        ' | '.join(_threshold_source(run.threshold_info)
-                   for run in runs) + ' |',
+        '| Definite operating point | ' +
+        ' | '.join(_threshold_source(run, 'definite') for run in runs) + ' |',
+        '| Suspected operating point | ' +
+        ' | '.join(_threshold_source(run, 'suspected') for run in runs) +
+        ' |',
         '| Hit rule | ' + ' | '.join(f'{HIT_CRITERIA.get(c, c)} >= {t}'
                                      for c, t in (run.hit_rule
                                                   for run in runs)) + ' |', '',
@@ -142,12 +138,16 @@ def _header(comparison: 'Comparison') -> List[str]:
         ' for proportions (with their counts), DeLong for AUCs. AP: COCO '
         '101-point interpolation over every box, overlap by '
         f'{HIT_CRITERIA[settings.ap_criterion]}. Sensitivity, specificity '
-        "and precision are at each model's own operating threshold; an "
-        'image is a true positive when a box at the threshold hits one of '
-        'its fractures, a case when one of its views is (Thian et al. '
-        '2019). The localised AUC counts only boxes that hit a fracture '
-        f'on fractured images. "{runs[0].name} − {runs[1].name}" is the '
-        'difference of the point values.', ''
+        "and precision are at each model's own definite operating point, "
+        'chosen on the validation set; an image is a true positive when a '
+        'box at the threshold hits one of its fractures, a case when one of '
+        'its fractured views is (Thian et al. 2019). The AUCs and their '
+        'DeLong tests use the same localised score (only boxes that hit a '
+        'fracture count on a fractured image), so each operating point '
+        'lies on the reported curve; the AUC of the highest box score, '
+        'wherever the box lies, is shown apart, without tests. '
+        f'"{runs[0].name} − {runs[1].name}" is the difference of the point '
+        'values.', ''
     ]
     if len({run.hit_rule for run in runs}) > 1:
         lines += [
@@ -155,30 +155,32 @@ def _header(comparison: 'Comparison') -> List[str]:
             'sensitivities, specificities and precisions do not compare.', ''
         ]
     for run in runs:
-        info = run.threshold_info
-        if info.get('method') != 'fixed' and 'loaded_from' not in info:
+        if run.points is None:
             lines += [
-                f"**Warning:** {run.name}'s operating threshold was chosen "
+                f'**Note:** {run.name}\'s run had no operating point (no '
+                'threshold chosen on the validation set): its sensitivity, '
+                'specificity and precision are n/a. Test with tools/test.py '
+                '--threshold-file.', ''
+            ]
+        elif run.points.definite.method != 'given' and \
+                'loaded_from' not in run.threshold_info:
+            lines += [
+                f"**Warning:** {run.name}'s operating points were chosen "
                 'on this test set itself: its sensitivity and specificity '
-                'are optimistic. Choose it on the validation set and pass '
+                'are optimistic. Choose them on the validation set and pass '
                 'tools/test.py --threshold-file.', ''
             ]
     return lines
 
 
-def _threshold_source(info: dict) -> str:
-    """The threshold and where it came from."""
-    method = info.get('method')
-    how = THRESHOLD_METHODS.get(method, str(method))
-    if method == 'specificity':
-        how += f" {info.get('target_specificity')}"
-    text = f"{float(info['threshold']):.4g}: {how}"
-    if 'loaded_from' in info:
-        return text + (f" on the {info.get('num_images', '?')} images of the "
-                       f"run that wrote `{info['loaded_from']}`")
-    if method == 'fixed':
-        return text
-    return text + ' on this test set'
+def _threshold_source(run: EvaluationRun, level: str) -> str:
+    """A point's threshold, how and where it was chosen."""
+    if run.points is None:
+        return 'none'
+    text = getattr(run.points, level).describe()
+    if 'loaded_from' in run.threshold_info:
+        text += f", read from `{run.threshold_info['loaded_from']}`"
+    return text
 
 
 def _estimates_table(rows: Sequence[ComparisonRow], a: str,
@@ -249,6 +251,35 @@ def _body_part_section(groups: Sequence[GroupComparison], a: str,
     return lines
 
 
+def _box_shape_section(groups: Sequence[GroupComparison], a: str,
+                       b: str) -> List[str]:
+    """Table 5: per-fracture AP50 and sensitivity by the fracture box's
+    aspect ratio and by the fracture's orientation (FAMO's hypothesis:
+    RoI-Align distorts elongated boxes most)."""
+    lines = [
+        '## Table 5. By box shape and orientation', '',
+        'Fractures binned by the aspect ratio of their box (elongated >= '
+        '3:1, intermediate 1.5:1 to 3:1, squarish < 1.5:1) and, when '
+        'annotated, by their orientation (angle to the horizontal: '
+        'near-horizontal < 22.5°, oblique, near-vertical >= 67.5°). AP50 '
+        'over a bin as COCO defines it for area ranges: fractures outside '
+        'the bin and the detections matched to them are ignored, an '
+        'unmatched detection counts in the bin of its own box (for '
+        'orientation, the angle of its diagonal). Sensitivity at the '
+        'definite operating point.', '',
+        f'| Fractures | Measure | {a} | {b} | {a} − {b} |',
+        '|---|---|---|---|---|'
+    ]
+    for group in groups:
+        for row in group.rows['fracture']:
+            lines.append(
+                f'| {group.name} | {row.label} | '
+                f'{format_estimate(row.estimates[0])} | '
+                f'{format_estimate(row.estimates[1])} | '
+                f'{format_difference(row)} |')
+    return lines + ['']
+
+
 def _short_tests(row: ComparisonRow) -> str:
     tests = {test.name: test for test in row.tests}
     if DELONG_TWO_SIDED in tests:
@@ -261,7 +292,7 @@ def _short_tests(row: ComparisonRow) -> str:
     return '—'
 
 
-def _panel_section(panels: Sequence[Panel], comparison: 'Comparison', a: str,
+def _panel_section(panels: Sequence[Panel], comparison: Comparison, a: str,
                    b: str) -> List[str]:
     lines = ['## Side-by-side panels', '']
     if not panels:
@@ -285,7 +316,7 @@ def _panel_section(panels: Sequence[Panel], comparison: 'Comparison', a: str,
     return lines
 
 
-def summary_lines(comparison: 'Comparison', note: str = '') -> List[str]:
+def summary_lines(comparison: Comparison, note: str = '') -> List[str]:
     """A few lines for the console: the headline figures and p-values."""
     runs = comparison.runs
     a, b = (run.name for run in runs)

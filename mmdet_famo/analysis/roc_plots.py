@@ -5,16 +5,17 @@ import numpy as np
 from sklearn.metrics import roc_curve
 
 from .evaluation_run import EvaluationRun
-from .paired_statistics import SCORE_COLUMNS, ComparisonRow, level_table
+from ..evaluation.functional import shown_scores
+from .paired_statistics import AUC_ROWS, ComparisonRow, level_table
 
 
 def plot_roc_comparison(path: str, level: str, runs: Sequence[EvaluationRun],
                         rows: Sequence[ComparisonRow]) -> None:
     """Write a PNG with both models' ROC curves at ``level`` ('image' or
-    'case'): of the highest box score (solid) and of the localised score
-    (dashed), their AUCs with intervals in the legend, and each model's
-    operating point (its sensitivity and specificity, a point of the
-    localised curve).
+    'case'): of the localised score (solid, the paper's rule) and of the
+    highest box score (dashed), their AUCs with intervals in the legend,
+    and each model's definite operating point (its sensitivity and
+    specificity, a point of the localised curve).
 
     Args:
         path (str): The PNG to write.
@@ -31,16 +32,16 @@ def plot_roc_comparison(path: str, level: str, runs: Sequence[EvaluationRun],
     figure = Figure(figsize=(6, 6), dpi=100)
     axes = figure.subplots()
     auc_row = by_key[f'{level}_auc']
-    curves = ((auc_row, SCORE_COLUMNS[level][0], '-', 2., ''),
-              (by_key[f'{level}_localised_auc'], SCORE_COLUMNS[level][1], '--',
-               1., ' localised'))
+    curves = [(by_key[f'{level}_{key}'], column, style, width, name)
+              for (key, column, _), style, width, name in zip(
+                  AUC_ROWS, ('-', '--'), (2., 1.), ('', ' highest box'))]
     for index, (run, colour) in enumerate(zip(runs, ('tab:red', 'tab:blue'))):
         table = level_table(run, level)
         for row, column, style, width, name in curves:
             auc = row.estimates[index]
             if np.isnan(auc.value):
                 continue
-            fpr, tpr, _ = roc_curve(labels, table[column])
+            fpr, tpr, _ = roc_curve(labels, shown_scores(table[column]))
             axes.plot(
                 fpr,
                 tpr,

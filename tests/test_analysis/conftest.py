@@ -14,6 +14,9 @@ IMAGE_SIZE = (64, 80)  # height, width
 FRACTURE = [20., 20., 40., 44.]
 HIT = [21., 19., 41., 43.]  # IoU 0.84 with FRACTURE
 FALSE = [2., 2., 12., 12.]  # far from it
+# fracture orientations (degrees), cycled: two near-horizontal, an oblique
+# and a near-vertical one
+ORIENTATIONS = [5., 170., 45., 90.]
 # cases: (body part, number of views); a view is fractured when
 # (case index + view) % 3 == 0; ankle cases have fractures on every view
 CASES = [('wrist', 2)] * 6 + [('hand', 2)] * 5 + [('ankle', 2)] * 2
@@ -45,7 +48,8 @@ def build_test_set():
 
 def model_records(model, images, seed):
     """The metric's records of one model, and per image the expected
-    (image score, localised score) built by hand."""
+    (highest box score, localised score) built by hand, -inf without a
+    box that counts."""
     rng = np.random.default_rng(seed)
     records, expected = [], []
     for index, image in enumerate(images):
@@ -67,11 +71,13 @@ def model_records(model, images, seed):
                 view=image['view'],
                 gt_bboxes=np.array([FRACTURE] if image['fractured'] else [],
                                    float).reshape(-1, 4),
+                gt_orientations=[float(ORIENTATIONS[index % 4])]
+                if image['fractured'] else [],
                 pred_bboxes=np.array(boxes, float).reshape(-1, 4),
                 pred_scores=scores))
-        score = scores.max() if len(scores) else 0.
+        score = scores.max() if len(scores) else -np.inf  # no box
         if image['fractured']:
-            localised = scores[0] if kind in ('hit', 'both') else 0.
+            localised = scores[0] if kind in ('hit', 'both') else -np.inf
         else:
             localised = score
         expected.append((score, localised))
@@ -80,7 +86,8 @@ def model_records(model, images, seed):
 
 def evaluate(records, output_dir):
     """Run the metric on records; its metrics without the prefix."""
-    metric = FractureCaseMetric(score_thr=THRESHOLD, output_dir=output_dir)
+    metric = FractureCaseMetric(score_thr=THRESHOLD, output_dir=output_dir,
+                                breakdown=True)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         return metric.compute_metrics(records)

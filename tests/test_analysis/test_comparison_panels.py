@@ -5,6 +5,7 @@ from mmdet_famo.analysis import EvaluationRun
 from mmdet_famo.analysis.panels import (FALSE_COLOUR, GAP, GROUND_TRUTH_COLOUR,
                                         HEADER_HEIGHT, HIT_COLOUR,
                                         choose_disagreements, draw_panel)
+from mmdet_famo.evaluation.operating_points import given_operating_points
 
 
 def test_draw_panel_geometry_and_colours():
@@ -44,7 +45,8 @@ def run_with(name, **columns):
         n_false_boxes=np.zeros(5, int),
         localised_score=np.zeros(5))
     images.update({key: np.array(value) for key, value in columns.items()})
-    return EvaluationRun(name, '', images, {}, [], dict(threshold=.5))
+    return EvaluationRun(name, '', images, {}, [], dict(threshold=.5),
+                         given_operating_points(.5))
 
 
 def test_choose_disagreements_ranks_outcomes_then_boxes_then_scores():

@@ -11,7 +11,8 @@ from mmdet_famo.analysis import compare_runs, write_comparison
 from mmdet_famo.analysis.panels import (FALSE_COLOUR, GAP, GROUND_TRUTH_COLOUR,
                                         HEADER_HEIGHT, HIT_COLOUR)
 from mmdet_famo.evaluation.functional import (auc_confidence_interval,
-                                              mcnemar_test, paired_delong_test)
+                                              mcnemar_test, paired_delong_test,
+                                              shown_scores)
 
 NOTE = 'The data are synthetic phantoms, not radiographs.'
 PANEL_HEIGHT = 128  # the test images are 64 x 80: scaled by 2
@@ -60,9 +61,12 @@ def test_header_states_what_was_compared(two_runs, written):
         written.text
     assert f'{labels.sum()} fractures; images per body part: ankle 4, ' \
         'hand 10, wrist 12.' in written.text
-    thresholds = table_row(written.text, '## What was compared',
-                           'Operating threshold')
-    assert thresholds[1:] == ['0.5: fixed in the config (score_thr)'] * 2
+    for level in ('Definite', 'Suspected'):
+        thresholds = table_row(written.text, '## What was compared',
+                               f'{level} operating point')
+        assert thresholds[1:] == [
+            '0.5 (given by the user; score_thr in the config)'
+        ] * 2
     assert table_row(written.text, '## What was compared', 'Test run')[1:] == [
         f'`{two_runs.a.directory}`', f'`{two_runs.b.directory}`'
     ]
@@ -71,12 +75,12 @@ def test_header_states_what_was_compared(two_runs, written):
 def test_tables_hold_the_right_numbers(two_runs, written):
     labels, a, b = two_runs.labels, two_runs.a, two_runs.b
     table_1 = '## Table 1.'
-    difference = roc_auc_score(labels, a.scores) - roc_auc_score(
-        labels, b.scores)
+    difference = roc_auc_score(labels, shown_scores(a.localised)) - \
+        roc_auc_score(labels, shown_scores(b.localised))
     assert table_row(written.text, table_1, 'Per-image AUC') == [
         'Per-image AUC',
-        auc_text(labels, a.scores),
-        auc_text(labels, b.scores), f'{difference:+.3f}'
+        auc_text(labels, a.localised),
+        auc_text(labels, b.localised), f'{difference:+.3f}'
     ]
     found = (a.localised[labels] >= two_runs.threshold).sum()
     sensitivity = table_row(written.text, table_1, 'Per-image sensitivity')
@@ -92,10 +96,11 @@ def test_tables_hold_the_right_numbers(two_runs, written):
         line for line in written.text.split('## Table 3.')[1].split(
             '## Table 4.')[0].splitlines() if line.startswith('| Per-image')
     ]
-    delong = paired_delong_test(labels, a.scores, b.scores)
+    delong = paired_delong_test(labels, a.localised, b.localised)
     assert f'| Per-image AUC | DeLong, two-sided | {delong.pvalue:.3f} | ' \
         f'z = {delong.z:.3f} |' in tests
-    one_sided = paired_delong_test(labels, a.scores, b.scores, 'greater')
+    one_sided = paired_delong_test(labels, a.localised, b.localised,
+                                   'greater')
     assert '| Per-image AUC | DeLong, one-sided (H0: FAMO not better) | ' \
         f'{one_sided.pvalue:.3f} |' in ''.join(tests)
     mcnemar = mcnemar_test(a.localised[labels] >= two_runs.threshold,
@@ -183,11 +188,11 @@ def test_command_line(two_runs, tmp_path, capsys):
     assert printed[0] == NOTE
     assert printed[-1] == f"report: {out_dir / 'report.md'}"
     auc = [
-        roc_auc_score(two_runs.labels, run.scores)
+        roc_auc_score(two_runs.labels, shown_scores(run.localised))
         for run in (two_runs.a, two_runs.b)
     ]
-    delong = paired_delong_test(two_runs.labels, two_runs.a.scores,
-                                two_runs.b.scores)
+    delong = paired_delong_test(two_runs.labels, two_runs.a.localised,
+                                two_runs.b.localised)
     assert (f'  Per-image AUC: {auc[0]:.3f} vs {auc[1]:.3f} '
             f'(DeLong, two-sided p {delong.pvalue:.3f})') in printed
     report = (out_dir / 'report.md').read_text()

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from mmdet_famo.analysis import align_to, load_evaluation_run
-from mmdet_famo.evaluation.metrics.fracture_case_metric import (
+from mmdet_famo.evaluation.run_files import (
     DETECTIONS_FILE, PER_CASE_SCORES_FILE, PER_IMAGE_SCORES_FILE)
 
 
@@ -17,7 +17,7 @@ def test_reads_what_the_metric_wrote(two_runs):
         str(i) for i in range(1,
                               len(two_runs.images) + 1)
     ]
-    np.testing.assert_allclose(run.images['image_score'], two_runs.a.scores)
+    np.testing.assert_allclose(run.images['max_box_score'], two_runs.a.scores)
     np.testing.assert_allclose(run.images['localised_score'],
                                two_runs.a.localised)
     assert run.images['has_fracture'].tolist() == two_runs.labels.tolist()

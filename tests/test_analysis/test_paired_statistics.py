@@ -8,7 +8,8 @@ from sklearn.metrics import roc_auc_score
 from mmdet_famo.analysis import StatisticsSettings, compare_runs
 from mmdet_famo.analysis.paired_statistics import (DELONG_ONE_SIDED,
                                                    DELONG_TWO_SIDED, MCNEMAR)
-from mmdet_famo.evaluation.functional import mcnemar_test, paired_delong_test
+from mmdet_famo.evaluation.functional import (mcnemar_test, paired_delong_test,
+                                              shown_scores)
 
 
 @pytest.fixture(scope='module')
@@ -58,14 +59,14 @@ def test_images_by_hand(two_runs, comparison):
     for estimate, run in zip(rows['image_auc'].estimates,
                              (two_runs.a, two_runs.b)):
         assert estimate.value == pytest.approx(
-            roc_auc_score(labels, run.scores))
+            roc_auc_score(labels, shown_scores(run.localised)))
     true_positive = two_runs.a.localised[labels] >= two_runs.threshold
     sensitivity = rows['image_sensitivity'].estimates[0]
     assert (sensitivity.successes, sensitivity.total) == (true_positive.sum(),
                                                           labels.sum())
     assert rows['image_auc'].difference == pytest.approx(
-        roc_auc_score(labels, two_runs.a.scores) -
-        roc_auc_score(labels, two_runs.b.scores))
+        roc_auc_score(labels, shown_scores(two_runs.a.localised)) -
+        roc_auc_score(labels, shown_scores(two_runs.b.localised)))
 
 
 def case_arrays(two_runs, run):
@@ -77,7 +78,9 @@ def case_arrays(two_runs, run):
         views = two_runs.case_ids == case
         fractured = two_runs.labels[views]
         labels.append(fractured.any())
-        scores.append(run.scores[views].max())
+        # localised: only fractured views count for a fractured case
+        counted = fractured if fractured.any() else np.ones_like(fractured)
+        scores.append(run.localised[views][counted].max())
         true_positive.append((run.localised[views][fractured]
                               >= two_runs.threshold).any())
         true_negative.append((run.scores[views] < two_runs.threshold).all())
@@ -89,18 +92,19 @@ def test_pvalues_equal_the_functional_tests(two_runs, comparison):
     labels = two_runs.labels
     a, b = two_runs.a, two_runs.b
     tests = {test.name: test for test in rows['image_auc'].tests}
-    expected = paired_delong_test(labels, a.scores, b.scores)
+    expected = paired_delong_test(labels, a.localised, b.localised)
     assert tests[DELONG_TWO_SIDED].pvalue == expected.pvalue
     assert tests[DELONG_TWO_SIDED].statistic == expected.z
     assert tests[DELONG_ONE_SIDED].pvalue == paired_delong_test(
-        labels, a.scores, b.scores, 'greater').pvalue
+        labels, a.localised, b.localised, 'greater').pvalue
     # one-sided against 'A is not better': half the two-sided p when A's
     # AUC is larger, one minus that when it is smaller
     assert tests[DELONG_ONE_SIDED].pvalue == pytest.approx(
         expected.pvalue / 2 if expected.z > 0 else 1 - expected.pvalue / 2)
-    localised = {test.name: test for test in rows['image_localised_auc'].tests}
-    assert localised[DELONG_TWO_SIDED].pvalue == paired_delong_test(
-        labels, a.localised, b.localised).pvalue
+    # the highest box score's AUC is shown apart, without tests
+    assert rows['image_max_score_auc'].tests == ()
+    assert rows['image_max_score_auc'].estimates[0].value == pytest.approx(
+        roc_auc_score(labels, shown_scores(a.scores)))
 
     sensitivity, = rows['image_sensitivity'].tests
     expected = mcnemar_test(a.localised[labels] >= two_runs.threshold,
@@ -132,8 +136,8 @@ def test_body_part_tests_and_undefined_figures(two_runs, comparison):
     in_wrist = two_runs.body_parts == 'wrist'
     labels = two_runs.labels[in_wrist]
     assert wrist['image_auc'].tests[0].pvalue == paired_delong_test(
-        labels, two_runs.a.scores[in_wrist],
-        two_runs.b.scores[in_wrist]).pvalue
+        labels, two_runs.a.localised[in_wrist],
+        two_runs.b.localised[in_wrist]).pvalue
 
     ankle = rows_by_key(comparison.body_parts[0])  # fractures only
     specificity = ankle['image_specificity']
@@ -161,3 +165,27 @@ def test_settings_change_the_intervals(two_runs):
     half = z / (1 + z**2 / n) * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
     assert (sensitivity.ci_low, sensitivity.ci_high) == pytest.approx(
         (centre - half, centre + half))
+
+
+def test_box_shape_groups_equal_the_metric(two_runs, comparison):
+    """Table 5's figures per bin are the metric's own (aspect ratio and
+    orientation, AP50 as COCO's area ranges, sensitivity at the point)."""
+    names = [group.name for group in comparison.box_shapes]
+    # every fracture box is 20 x 24 (squarish); the orientations cycle
+    # through 5, 170, 45 and 90 degrees
+    assert names[0].startswith('aspect ratio squarish')
+    assert [name.split(' (')[0] for name in names[1:]] == [
+        'orientation near-horizontal', 'orientation near-vertical',
+        'orientation oblique'
+    ]
+    for group in comparison.box_shapes:
+        kind, name = group.name.split(' (')[0].rsplit(' ', 1)
+        key = f"{kind.replace('aspect ratio', 'aspect')}_{name}/"
+        for run, index in ((two_runs.a, 0), (two_runs.b, 1)):
+            rows = {row.key: row for row in group.rows['fracture']}
+            assert rows['box_AP50'].estimates[index].value == pytest.approx(
+                run.metrics[key + 'box_AP50'])
+            assert rows['box_sensitivity'].estimates[index].value == \
+                pytest.approx(run.metrics[key + 'box_sensitivity'])
+        assert f"({run.metrics[key + 'num_fractures']} fractures)" in \
+            group.name

@@ -15,7 +15,7 @@ below IoU 0.5 while a reader would call it a hit.
 MMDetection's ``bbox_overlaps`` offers IoU and intersection over the first
 box only, so the three are computed here from one intersection matrix.
 """
-from typing import Sequence, Union
+from typing import Optional, Sequence, Union
 
 import numpy as np
 
@@ -60,19 +60,22 @@ def pairwise_overlaps(pred_bboxes: np.ndarray,
         return np.where(denominator > 0, intersection / denominator, 0.)
 
 
-def match_detections(pred_bboxes: np.ndarray,
-                     pred_scores: np.ndarray,
-                     gt_bboxes: np.ndarray,
-                     thrs: Union[float, Sequence[float]],
-                     criterion: str = 'iou') -> np.ndarray:
+def match_to_fractures(pred_bboxes: np.ndarray,
+                       pred_scores: np.ndarray,
+                       gt_bboxes: np.ndarray,
+                       thrs: Union[float, Sequence[float]],
+                       criterion: str = 'iou',
+                       gt_ignore: Optional[np.ndarray] = None) -> np.ndarray:
     """Greedy one-to-one matching of one image's predictions to its
-    fractures, the COCO rule.
+    fractures, the COCO rule (pycocotools' ``COCOeval.evaluateImg``).
 
     Predictions are visited from the highest score down (ties in input
     order); each takes the still unmatched fracture it overlaps most, if
     that overlap is at least the threshold (of equal overlaps the last
     fracture, as pycocotools does). A fracture is matched at most once:
-    further detections of it are false positives.
+    further detections of it are false positives. With ``gt_ignore`` (COCO's
+    area ranges, here any subset), a prediction takes an ignored fracture
+    only when no fracture that is not ignored is left for it.
 
     Args:
         pred_bboxes (np.ndarray): (N, 4) predicted boxes, (x1, y1, x2, y2).
@@ -80,20 +83,24 @@ def match_detections(pred_bboxes: np.ndarray,
         gt_bboxes (np.ndarray): (M, 4) fracture boxes, (x1, y1, x2, y2).
         thrs (float | Sequence[float]): T overlap thresholds, in (0, 1].
         criterion (str): One of :data:`OVERLAP_CRITERIA`.
+        gt_ignore (np.ndarray, optional): (M, ) bool, fractures outside the
+            evaluated subset.
 
     Returns:
-        np.ndarray: (T, N) bool, True where the prediction (in input
-        order) is a true positive at that threshold.
+        np.ndarray: (T, N) int, the index of the fracture each prediction
+        (in input order) is matched to at each threshold, -1 if none.
     """
     thrs = np.atleast_1d(np.asarray(thrs, dtype=np.float64))
     scores = np.asarray(pred_scores, dtype=np.float64).reshape(-1)
-    is_tp = np.zeros((len(thrs), len(scores)), dtype=bool)
+    matched = np.full((len(thrs), len(scores)), -1, dtype=int)
     overlaps = pairwise_overlaps(pred_bboxes, gt_bboxes, criterion)
     if overlaps.size == 0:
-        return is_tp
+        return matched
+    num_gts = overlaps.shape[1]
+    ignored = np.zeros(num_gts, bool) if gt_ignore is None else \
+        np.asarray(gt_ignore, dtype=bool).reshape(-1)
     # pycocotools caps the threshold just below 1 so that IoU 1 matches
     min_overlaps = np.minimum(thrs, 1 - 1e-10)[:, None]
-    num_gts = overlaps.shape[1]
     gt_free = np.ones((len(thrs), num_gts), dtype=bool)
     thr_index = np.arange(len(thrs))
     lowest = min_overlaps.min()
@@ -101,11 +108,32 @@ def match_detections(pred_bboxes: np.ndarray,
         row = overlaps[pred_index]
         if row.max() < lowest:
             continue
-        candidates = np.where(gt_free & (row >= min_overlaps), row, -1.)
+        reachable = gt_free & (row >= min_overlaps)
+        # fractures in the subset first, as COCO sorts them first
+        counted = reachable & ~ignored
+        reachable = np.where(counted.any(axis=1, keepdims=True), counted,
+                             reachable)
+        candidates = np.where(reachable, row, -1.)
         best = num_gts - 1 - np.argmax(candidates[:, ::-1], axis=1)
-        matched = candidates[thr_index, best] >= 0
-        is_tp[matched, pred_index] = True
-        gt_free[matched, best[matched]] = False
+        found = candidates[thr_index, best] >= 0
+        matched[found, pred_index] = best[found]
+        gt_free[found, best[found]] = False
         if not gt_free.any():
             break
-    return is_tp
+    return matched
+
+
+def match_detections(pred_bboxes: np.ndarray,
+                     pred_scores: np.ndarray,
+                     gt_bboxes: np.ndarray,
+                     thrs: Union[float, Sequence[float]],
+                     criterion: str = 'iou') -> np.ndarray:
+    """Whether each prediction is a true positive under
+    :func:`match_to_fractures`.
+
+    Returns:
+        np.ndarray: (T, N) bool, True where the prediction (in input
+        order) is a true positive at that threshold.
+    """
+    return match_to_fractures(pred_bboxes, pred_scores, gt_bboxes, thrs,
+                              criterion) >= 0

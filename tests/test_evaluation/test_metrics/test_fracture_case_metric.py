@@ -18,9 +18,12 @@ from mmdet.structures import DetDataSample
 from mmdet.structures.bbox import HorizontalBoxes
 from mmdet_famo.evaluation.functional import box_average_precision
 from mmdet_famo.evaluation.metrics import FractureCaseMetric
-from mmdet_famo.evaluation.metrics.fracture_case_metric import (
-    DETECTIONS_FILE, OPERATING_THRESHOLD_FILE, PER_CASE_SCORES_FILE,
-    PER_IMAGE_SCORES_FILE, ROC_CASE_FILE, ROC_IMAGE_FILE)
+from mmdet_famo.evaluation import run_files
+from mmdet_famo.evaluation.run_files import (DETECTIONS_FILE, METRICS_FILE,
+                                             OPERATING_THRESHOLD_FILE,
+                                             PER_CASE_SCORES_FILE,
+                                             PER_IMAGE_SCORES_FILE,
+                                             ROC_CASE_FILE, ROC_IMAGE_FILE)
 
 
 def data_sample(img_id, gt_bboxes, pred_bboxes, scores, **metainfo):
@@ -81,6 +84,7 @@ def hand_built_samples():
 
 
 def evaluate(samples, **kwargs):
+    kwargs.setdefault('breakdown', True)
     evaluator = Evaluator(FractureCaseMetric(**kwargs))
     evaluator.process(samples)
     with warnings.catch_warnings():
@@ -112,21 +116,22 @@ def test_image_and_case_rules(tmp_path):
     assert (m['image_num_positive'], m['image_num_negative']) == (3, 5)
     assert m['image_sensitivity'] == pytest.approx(1 / 3)
     assert m['image_specificity'] == pytest.approx(3 / 5)
-    # image scores: positives .9 .8 .45; negatives .7 .4 0 .3 .55
-    assert m['image_auc'] == pytest.approx(13 / 15)
-    # localised: positives .9 0 .45; the 0 ties with image 5
-    assert m['image_localised_auc'] == pytest.approx(8.5 / 15)
+    # highest box: positives .9 .8 .45; negatives .7 .4 none .3 .55
+    assert m['image_max_score_auc'] == pytest.approx(13 / 15)
+    # localised (the default): positives .9, none (no hit), .45; the two
+    # images without a box that counts tie
+    assert m['image_auc'] == pytest.approx(8.5 / 15)
     # cases: A TP, B FN (its lateral box cannot count), D FN, C TN, E FP
     assert (m['case_num_positive'], m['case_num_negative']) == (3, 2)
     assert m['case_sensitivity'] == pytest.approx(1 / 3)
     assert m['case_specificity'] == pytest.approx(1 / 2)
-    # case scores: positives A .9, B .8, D .45; negatives C .3, E .55
-    assert m['case_auc'] == pytest.approx(5 / 6)
-    # case localised: positives .9, 0, .45
-    assert m['case_localised_auc'] == pytest.approx(3 / 6)
+    # highest box: positives A .9, B .8, D .45; negatives C .3, E .55
+    assert m['case_max_score_auc'] == pytest.approx(5 / 6)
+    # localised: positives .9, none, .45
+    assert m['case_auc'] == pytest.approx(3 / 6)
 
     images = read_csv(tmp_path / PER_IMAGE_SCORES_FILE)
-    assert images['3']['image_score'] == '0.800000011920929'
+    assert images['3']['max_box_score'] == '0.800000011920929'
     assert (images['3']['localised_score'], images['3']['predicted_positive'],
             images['3']['tp_at_threshold'],
             images['3']['n_false_boxes']) == ('0.0', '1', '0', '1')
@@ -134,19 +139,19 @@ def test_image_and_case_rules(tmp_path):
             images['1']['n_fractures_detected'],
             images['1']['n_false_boxes']) == ('1', '1', '1')
     assert images['2']['fp_at_threshold'] == '1'
-    assert images['5']['image_score'] == '0.0'
+    assert images['5']['max_box_score'] == '0.0'
     assert images['7']['localised_score'] == '0.44999998807907104'
     assert images['7']['tp_at_threshold'] == '0'
     assert images['8']['patient_id'] == 'pE'
     cases = read_csv(tmp_path / PER_CASE_SCORES_FILE)
     assert sorted(cases) == ['A', 'B', 'C', 'D', 'E']
-    assert (cases['B']['has_fracture'], cases['B']['case_localised_score'],
+    assert (cases['B']['has_fracture'], cases['B']['localised_score'],
             cases['B']['predicted_positive'],
             cases['B']['tp_at_threshold']) == ('1', '0.0', '1', '0')
     assert (cases['A']['n_images'], cases['A']['tp_at_threshold'],
             cases['A']['fp_at_threshold']) == ('2', '1', '0')
     assert cases['E']['fp_at_threshold'] == '1'
-    assert cases['C']['case_score'] == '0.30000001192092896'
+    assert cases['C']['max_box_score'] == '0.30000001192092896'
 
 
 def test_fracture_level(tmp_path):
@@ -168,7 +173,7 @@ def test_fracture_level(tmp_path):
     # duplicate (.6, IoU .69) does: image 1's localised score drops to .6
     m = evaluate(hand_built_samples(), score_thr=0.5, hit_criterion='iou')
     assert m['fracture/box_precision'] == pytest.approx(1 / 5)
-    assert m['fracture/image_localised_auc'] == pytest.approx(7.5 / 15)
+    assert m['fracture/image_auc'] == pytest.approx(7.5 / 15)
 
 
 def test_body_part_and_view_breakdown():
@@ -192,19 +197,18 @@ def test_body_part_and_view_breakdown():
     assert m['fracture/view_ap/image_sensitivity'] == pytest.approx(1 / 3)
 
 
-def test_missing_class_warns_and_gives_nan():
+def test_missing_class_warns_once_per_evaluation():
     evaluator = Evaluator(FractureCaseMetric(score_thr=0.5))
     evaluator.process(hand_built_samples())
     with pytest.warns(UndefinedMetricWarning) as caught:
         evaluator.evaluate(8)
-    messages = [str(warning.message) for warning in caught]
-    assert any(
-        message.startswith('wrist cases: ROC AUC is undefined with 2 '
-                           'positives and 0 negatives')
-        for message in messages), messages
-    assert any(
-        message.startswith('lateral view fractures: AP is undefined')
-        for message in messages), messages
+    undefined = [w for w in caught if w.category is UndefinedMetricWarning]
+    assert len(undefined) == 1
+    message = str(undefined[0].message)
+    assert 'ROC AUC is undefined with 2 positives and 0 negatives; ' \
+        'returning nan (wrist cases)' in message, message
+    assert 'AP is undefined' in message
+    assert 'lateral view fractures' in message
 
 
 def test_confidence_intervals():
@@ -225,19 +229,22 @@ def test_confidence_intervals():
         'fracture/image_auc_ci_high']
 
 
-def test_threshold_chosen_on_validation_and_reused(tmp_path):
+def test_operating_points_chosen_on_validation_and_reused(tmp_path):
     val_dir = tmp_path / 'val'
-    with warnings.catch_warnings(), pytest.warns(UserWarning, match='chosen'):
-        warnings.simplefilter('ignore', UndefinedMetricWarning)
-        metric = FractureCaseMetric(output_dir=str(val_dir))
-        metric.process({}, [s.to_dict() for s in hand_built_samples()])
-        val = metric.evaluate(8)
-    # Youden on localised image scores: positives .9 0 .45, negatives
-    # .7 .4 0 .3 .55; t = .9 gives 1/3 + 1, the best
+    val = evaluate(hand_built_samples(), choose_operating_points=True,
+                   target_sensitivity=0.6, output_dir=str(val_dir))
+    # Youden on localised image scores: positives .9, none, .45; negatives
+    # .7 .4 none .3 .55; t = .9 gives 1/3 + 1 - 1, the best
     assert val['fracture/threshold'] == pytest.approx(0.9)
+    # sensitivity >= .6 first at .45 (2/3), the highest such score
+    assert val['fracture/suspected_threshold'] == pytest.approx(0.45)
+    assert val['fracture/suspected_image_sensitivity'] == pytest.approx(2 / 3)
+    # at .45 the negatives .7 and .55 are positive: specificity 3/5
+    assert val['fracture/suspected_image_specificity'] == pytest.approx(3 / 5)
     saved = json.loads((val_dir / OPERATING_THRESHOLD_FILE).read_text())
-    assert saved['method'] == 'youden'
     assert saved['threshold'] == val['fracture/threshold']
+    assert saved['operating_points']['definite']['method'] == 'youden'
+    assert saved['operating_points']['suspected']['target'] == 0.6
 
     for threshold_file in (str(val_dir),
                            str(val_dir / OPERATING_THRESHOLD_FILE)):
@@ -246,16 +253,116 @@ def test_threshold_chosen_on_validation_and_reused(tmp_path):
             threshold_file=threshold_file,
             output_dir=str(tmp_path / 'test'))
         assert test['fracture/threshold'] == val['fracture/threshold']
+        assert test['fracture/suspected_threshold'] == pytest.approx(0.45)
     reused = json.loads(
         (tmp_path / 'test' / OPERATING_THRESHOLD_FILE).read_text())
     assert reused['loaded_from'] == str(val_dir / OPERATING_THRESHOLD_FILE)
 
     m = evaluate(
         hand_built_samples(),
+        choose_operating_points=True,
         threshold_method='specificity',
         target_specificity=0.8)
     # specificity >= .8 needs t above .55 (4/5 negatives below): t = .7
     assert m['fracture/threshold'] == pytest.approx(0.7, abs=1e-6)
+
+
+# the issue's minimal case: a fractured image whose only box (.3) misses, a
+# fractured image without boxes, a fracture-free image with one box (.4), a
+# fracture-free image without boxes
+MINIMAL_CASE = [
+    ([[0., 0., 10., 10.]], [[50., 50., 60., 60.]], [.3]),
+    ([[0., 0., 10., 10.]], [], []),
+    ([], [[0., 0., 10., 10.]], [.4]),
+    ([], [], []),
+]
+
+
+def minimal_case():
+    return [
+        data_sample(i + 1, gts, preds, scores)
+        for i, (gts, preds, scores) in enumerate(MINIMAL_CASE)
+    ]
+
+
+@pytest.mark.parametrize('score_thr', [0., .1, .3, .4])
+def test_minimal_case_at_given_thresholds(score_thr):
+    m = evaluate(minimal_case(), score_thr=score_thr)
+    assert m['fracture/image_sensitivity'] == 0
+    assert m['fracture/image_specificity'] == pytest.approx(1 / 2)
+
+
+def test_minimal_case_never_chooses_zero():
+    m = evaluate(minimal_case(), choose_operating_points=True)
+    # the only real localised score is .4, the fracture-free image's box
+    assert m['fracture/threshold'] == pytest.approx(.4)
+    assert m['fracture/image_sensitivity'] == 0
+    assert m['fracture/image_specificity'] == pytest.approx(1 / 2)
+
+
+def test_a_test_run_without_threshold_reports_no_operating_point(tmp_path):
+    metric = FractureCaseMetric(output_dir=str(tmp_path))
+    metric.process({}, [s.to_dict() for s in hand_built_samples()])
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        summary = metric.compute_metrics(metric.results)
+    # the threshold-free summary only: AP and AUCs, nothing fitted here
+    assert sorted(summary) == ['box_AP50', 'box_mAP', 'case_auc',
+                               'image_auc']
+    saved = json.loads((tmp_path / OPERATING_THRESHOLD_FILE).read_text())
+    assert saved['threshold'] is None and 'threshold_file' in saved['reason']
+    every = json.loads((tmp_path / METRICS_FILE).read_text())
+    assert 'froc@1' in every and not any('sensitivity' in key
+                                         for key in every if 'froc' not in key)
+
+
+def test_summary_is_short_and_breakdowns_go_to_the_file(tmp_path):
+    metric = FractureCaseMetric(score_thr=.5, output_dir=str(tmp_path))
+    metric.process({}, [s.to_dict() for s in hand_built_samples()])
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        summary = metric.compute_metrics(metric.results)
+    assert set(summary) == {
+        'box_mAP', 'box_AP50', 'threshold', 'suspected_threshold',
+        'image_sensitivity', 'image_specificity', 'image_auc',
+        'case_sensitivity', 'case_specificity', 'case_auc'
+    }
+    every = json.loads((tmp_path / METRICS_FILE).read_text())
+    assert every['wrist/image_sensitivity'] == pytest.approx(1 / 2)
+    assert every['image_auc'] == summary['image_auc']
+
+
+def test_box_shape_and_orientation_breakdown():
+    elongated = [[0., 0., 90., 10.]]  # 9:1
+    squarish = [[0., 0., 20., 16.]]
+    samples = [
+        # elongated fracture, horizontal, found (.9)
+        data_sample(1, elongated, elongated, [.9],
+                    fracture_orientations=[3.]),
+        # elongated fracture, vertical by annotation, missed; a squarish
+        # false box .8
+        data_sample(2, elongated, [[200., 200., 220., 216.]], [.8],
+                    fracture_orientations=[90.]),
+        # squarish oblique fracture found at .6, below the threshold .7
+        data_sample(3, squarish, squarish, [.6],
+                    fracture_orientations=[135.]),
+    ]
+    m = evaluate(samples, score_thr=.7)
+    assert m['fracture/aspect_elongated/num_fractures'] == 2
+    assert m['fracture/aspect_elongated/box_sensitivity'] == pytest.approx(.5)
+    # elongated bin: the squarish false box .8 is not counted: AP 1 at
+    # recall 1/2
+    assert m['fracture/aspect_elongated/box_AP50'] == pytest.approx(51 / 101)
+    assert m['fracture/aspect_squarish/box_sensitivity'] == 0
+    # squarish bin: .8 FP, then .6 TP: precision 1/2 over all recall
+    assert m['fracture/aspect_squarish/box_AP50'] == pytest.approx(.5)
+    assert m['fracture/orientation_near-horizontal/box_sensitivity'] == 1
+    assert m['fracture/orientation_near-vertical/box_sensitivity'] == 0
+    assert m['fracture/orientation_oblique/num_fractures'] == 1
+    # without orientations there is no orientation breakdown
+    m = evaluate(hand_built_samples(), score_thr=.5)
+    assert not any('orientation_' in key for key in m)
+    assert 'fracture/aspect_elongated/box_AP50' in m
 
 
 def test_bad_threshold_file(tmp_path):
@@ -280,7 +387,7 @@ def test_output_files_feed_the_comparison(tmp_path):
     labels = [int(row['has_fracture']) for row in images.values()]
     assert roc_auc_score(
         labels,
-        [float(row['image_score'])
+        [float(row['localised_score'])
          for row in images.values()]) == pytest.approx(m['fracture/image_auc'])
     detections = json.loads((tmp_path / DETECTIONS_FILE).read_text())
     assert [d['img_id'] for d in detections['images']] == list(range(1, 9))
@@ -358,11 +465,12 @@ def test_no_predictions_and_no_metadata(tmp_path):
 
 
 def test_no_images_at_all(tmp_path):
-    metric = FractureCaseMetric(output_dir=str(tmp_path))
+    metric = FractureCaseMetric(choose_operating_points=True,
+                                output_dir=str(tmp_path))
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         m = metric.compute_metrics([])
-    assert np.isnan(m['threshold']) and np.isnan(m['image_sensitivity'])
+    assert 'threshold' not in m and np.isnan(m['image_auc'])
     assert osp.exists(tmp_path / PER_IMAGE_SCORES_FILE)
 
 
@@ -385,12 +493,12 @@ def test_failed_write_keeps_previous_files(tmp_path, monkeypatch):
     evaluate(hand_built_samples(), score_thr=0.5, output_dir=str(tmp_path))
     previous = (tmp_path / ROC_CASE_FILE).read_bytes()
 
-    def broken_plot(self, path, *args):
+    def broken_plot(path, *args):
         with open(path, 'wb') as file:
             file.write(b'half a PNG')
         raise OSError('disk full')
 
-    monkeypatch.setattr(FractureCaseMetric, '_plot_roc', broken_plot)
+    monkeypatch.setattr(run_files, 'plot_roc', broken_plot)
     with pytest.raises(OSError, match='disk full'):
         evaluate(hand_built_samples(), score_thr=0.3, output_dir=str(tmp_path))
     assert (tmp_path / ROC_CASE_FILE).read_bytes() == previous
