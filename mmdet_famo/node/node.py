@@ -1,0 +1,143 @@
+"""The DICOM node: receiver (or folder watcher), processor and sender over
+one spool."""
+import logging
+from dataclasses import dataclass
+from typing import Optional
+
+from mmdet_famo.apis import RadiographPredictor
+from .processor import StudyProcessor
+from .receiver import StorageReceiver
+from .sender import DicomDestination, FolderDestination, ResultSender
+from .spool import Spool
+from .watcher import FolderWatcher
+
+LOGGER = logging.getLogger('mmdet_famo.node')
+#: Libraries that log UIDs or AE details below WARNING (pynetdicom: the
+#: SOP Instance UID of each C-STORE; highdicom: the source datasets' UIDs
+#: as it copies the patient and study modules).
+IDENTIFYING_LOGGERS = ('pynetdicom', 'highdicom')
+
+
+def quiet_identifying_loggers() -> None:
+    """Let :data:`IDENTIFYING_LOGGERS` log warnings and errors only, so that
+    the node's log holds no identifiers whatever level the user chose."""
+    for name in IDENTIFYING_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(max(logger.getEffectiveLevel(), logging.WARNING))
+
+
+@dataclass
+class NodeSettings:
+    """What the node listens on, where it sends, and when it processes.
+
+    Args:
+        spool (str): Spool folder: received images, states, results.
+        ae_title (str): The node's AE title. Defaults to 'FAMO'.
+        host (str): Address to listen on. Defaults to '0.0.0.0'.
+        port (int): Port to listen on (0: a free one). Defaults to 11112.
+        watch (str, optional): Take files from this folder instead of
+            listening.
+        settle_seconds (float): A watched file is taken once unchanged for
+            this long. Defaults to 2.
+        destination (DicomDestination | FolderDestination, optional):
+            Where results go; required.
+        idle_seconds (float): A study is processed once no image of it has
+            come for this long. Defaults to 30.
+        initial_delay (float): First retry delay of the sender, seconds.
+        max_delay (float): Longest retry delay, seconds.
+        poll_seconds (float): How often idle studies are looked for.
+    """
+    spool: str
+    destination: object = None
+    ae_title: str = 'FAMO'
+    host: str = '0.0.0.0'
+    port: int = 11112
+    watch: Optional[str] = None
+    settle_seconds: float = 2.
+    idle_seconds: float = 30.
+    initial_delay: float = 1.
+    max_delay: float = 60.
+    poll_seconds: float = 0.2
+
+
+class DicomNode:
+    """Receive radiographs, detect fractures study by study, send the
+    results back (README, "A DICOM node on the hospital network").
+
+    Args:
+        settings (NodeSettings): Network, spool and timing settings.
+        predictor (RadiographPredictor): The detector, loaded once.
+        infer_options (dict): Keyword arguments of
+            :func:`~mmdet_famo.apis.infer_radiographs`: thresholds, DICOM
+            outputs, batch size (see :class:`~.processor.StudyProcessor`).
+    """
+
+    def __init__(self, settings: NodeSettings, predictor: RadiographPredictor,
+                 infer_options: dict) -> None:
+        if not isinstance(settings.destination,
+                          (DicomDestination, FolderDestination)):
+            raise ValueError('the node needs a destination: a '
+                             'DicomDestination or a FolderDestination')
+        self.settings = settings
+        self.spool = Spool(settings.spool)
+        self.sender = ResultSender(self.spool,
+                                   settings.destination,
+                                   initial_delay=settings.initial_delay,
+                                   max_delay=settings.max_delay)
+        self.processor = StudyProcessor(self.spool,
+                                        predictor,
+                                        infer_options,
+                                        settings.idle_seconds,
+                                        on_results=self.sender.wake,
+                                        poll_seconds=settings.poll_seconds)
+        # the predictor's modality rule: nothing is acknowledged that
+        # inference would refuse
+        self.allowed_modalities = predictor.allowed_modalities
+        self.receiver = None
+        self.watcher = None
+        self.port = None
+
+    def start(self) -> None:
+        """Resume what a previous run left, then start serving."""
+        quiet_identifying_loggers()
+        again = self.spool.recover()
+        if again:
+            LOGGER.info('resuming %d interrupted studies', len(again))
+        queued = len(self.spool.outbox())
+        if queued:
+            LOGGER.info('%d results queued from a previous run', queued)
+        self.processor.start()
+        self.sender.start()
+        if self.settings.watch:
+            self.watcher = FolderWatcher(
+                self.spool,
+                self.settings.watch,
+                self.settings.settle_seconds,
+                allowed_modalities=self.allowed_modalities)
+            self.watcher.start()
+            LOGGER.info('watching a folder for radiographs')
+        else:
+            self.receiver = StorageReceiver(self.spool, self.settings.ae_title,
+                                            self.allowed_modalities)
+            self.port = self.receiver.start(self.settings.host,
+                                            self.settings.port)
+            LOGGER.info('listening as %s on port %d', self.settings.ae_title,
+                        self.port)
+
+    def stop(self) -> None:
+        """Stop receiving, finish the study in progress, stop sending;
+        whatever is left stays in the spool for the next start."""
+        if self.receiver is not None:
+            self.receiver.stop()
+        if self.watcher is not None:
+            self.watcher.stop()
+        self.processor.stop()
+        self.sender.stop()
+        LOGGER.info('stopped')
+
+    def __enter__(self) -> 'DicomNode':
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()

@@ -1,0 +1,33 @@
+"""Fixtures of the DICOM node tests: the tiny predictor and phantoms of the
+inference tests, a destination SCP, nodes stopped at the end."""
+import pytest
+
+from mmdet_famo.node import DicomNode, NodeSettings
+from tests.test_apis.conftest import (
+    model_files,
+    phantoms,  # noqa: F401
+    predictor)
+from .loopback import INFER_OPTIONS, Destination
+
+
+@pytest.fixture
+def destination():
+    server = Destination().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def start_node(predictor):  # noqa: F811
+    """Start nodes on the shared tiny predictor; all stopped at the end."""
+    started = []
+
+    def start(settings: NodeSettings) -> DicomNode:
+        node = DicomNode(settings, predictor, INFER_OPTIONS)
+        node.start()
+        started.append(node)
+        return node
+
+    yield start
+    for node in started:
+        node.stop()

@@ -1,0 +1,125 @@
+"""Loopback helpers for the DICOM node tests: a destination Storage SCP, a
+sending SCU, free ports, polling with a deadline, quick node settings."""
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Dict, List, Sequence
+
+import pydicom
+from pydicom.dataset import Dataset
+from pynetdicom import AE, StoragePresentationContexts, evt
+from pynetdicom.presentation import build_context
+
+from mmdet_famo.evaluation.operating_points import given_operating_points
+from mmdet_famo.node import NodeSettings
+
+HOST = '127.0.0.1'
+#: The node's thresholds in these tests: the tiny random model's box scores
+#: lie around 0.55, so boxes fall on every side of them.
+SUSPECTED, DEFINITE = 0.55, 0.555
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 20.) -> bool:
+    """Poll ``condition`` until it holds or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+class Destination:
+    """A pynetdicom Storage SCP that keeps what it receives (a PACS)."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.port = port
+        self.received: List[Dataset] = []
+        self._lock = threading.Lock()
+        self.server = None
+
+    def _store(self, event: evt.Event) -> int:
+        ds = event.dataset
+        ds.file_meta = event.file_meta
+        with self._lock:
+            self.received.append(ds)
+        return 0x0000
+
+    def start(self) -> 'Destination':
+        ae = AE(ae_title='PACS')
+        ae.supported_contexts = StoragePresentationContexts
+        self.server = ae.start_server(
+            (HOST, self.port),
+            block=False,
+            evt_handlers=[(evt.EVT_C_STORE, self._store)])
+        self.port = self.server.server_address[1]
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server = None
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self.received)
+
+
+def send(
+    port: int, datasets: Sequence[Dataset],
+    extra_contexts: Sequence[str] = ()) -> List[int]:
+    """C-STORE ``datasets`` to the node on one association; their statuses
+    (-1 where no presentation context was accepted for it)."""
+    ae = AE(ae_title='MODALITY')
+    classes = {ds.SOPClassUID for ds in datasets} | set(extra_contexts)
+    ae.requested_contexts = [build_context(uid) for uid in sorted(classes)]
+    assoc = ae.associate(HOST, port, ae_title='FAMO')
+    assert assoc.is_established
+    statuses = []
+    try:
+        for ds in datasets:
+            try:
+                statuses.append(assoc.send_c_store(ds).Status)
+            except ValueError:  # no accepted presentation context
+                statuses.append(-1)
+    finally:
+        assoc.release()
+    return statuses
+
+
+def read(paths: Sequence[Path]) -> List[Dataset]:
+    return [pydicom.dcmread(path) for path in paths]
+
+
+def node_settings(spool: Path, destination, **changes) -> NodeSettings:
+    """Quick settings for tests: loopback, any free port, short idle time
+    and back-off."""
+    settings = dict(spool=str(spool),
+                    destination=destination,
+                    host=HOST,
+                    port=0,
+                    idle_seconds=0.5,
+                    initial_delay=0.1,
+                    max_delay=0.4,
+                    poll_seconds=0.05,
+                    settle_seconds=0.2)
+    settings.update(changes)
+    return NodeSettings(**settings)
+
+
+#: What the node runs, as tools/dicom_node.py passes it with --threshold
+#: and --secondary-capture.
+INFER_OPTIONS: Dict = dict(points=given_operating_points(DEFINITE,
+                                                         SUSPECTED,
+                                                         source='--threshold'),
+                           structured_report=True,
+                           presentation_state=True,
+                           secondary_capture=True)
