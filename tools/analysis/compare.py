@@ -22,6 +22,8 @@ from mmdet_famo.analysis import (
     compare_runs,
     summary_lines,
     write_comparison)
+from mmdet_famo.analysis.learning_curves import \
+    add_learning_curves  # noqa: E402
 from mmdet_famo.evaluation.functional import (
     CI_METHODS,  # noqa: E402
     OVERLAP_CRITERIA)
@@ -58,6 +60,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='a line shown prominently at the top of the report, e.g. that '
         'the data are synthetic phantoms')
     parser.add_argument(
+        '--work-dirs',
+        nargs=2,
+        metavar=('FAMO_WORK_DIR', 'BASELINE_WORK_DIR'),
+        help='the two models\' training work dirs: adds their learning '
+        'curves (training loss, validation metrics per epoch) to the report')
+    parser.add_argument(
         '--confidence-level', type=float, default=defaults.confidence_level)
     parser.add_argument(
         '--ci-method',
@@ -86,6 +94,8 @@ def main(argv=None) -> None:
                                args.ap_criterion))
         report = write_comparison(comparison, args.out_dir, args.images_dir,
                                   args.panels, args.note)
+        if args.work_dirs:
+            add_learning_curves(args.out_dir, args.work_dirs, args.names)
     except (OSError, ValueError) as error:  # bad inputs, named in the message
         raise SystemExit(f'compare.py: error: {error}') from error
     print('\n'.join(summary_lines(comparison, args.note)))
