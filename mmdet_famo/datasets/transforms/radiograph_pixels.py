@@ -117,9 +117,12 @@ def to_uint16(stored: np.ndarray,
     if stretch and is_affine(levels):
         # An affine table (identity, rescale, inversion) needs no lookup:
         # stretching the stored values over the image range gives the same.
-        image = cv2.normalize(stored, None, 0, UINT16_LEVELS - 1,
-                              cv2.NORM_MINMAX, cv2.CV_16U, mask)
-        return cv2.bitwise_not(image) if levels[1] < levels[0] else image
+        # Inverted first, over the stored range and in integers, so that an
+        # inverted image and its inverted twin round alike.
+        if levels[1] < levels[0]:
+            stored = invert_stored(stored, lowest, len(levels))
+        return cv2.normalize(stored, None, 0, UINT16_LEVELS - 1,
+                             cv2.NORM_MINMAX, cv2.CV_16U, mask)
     span = np.ptp(levels) or 1.0
     table = np.rint((levels - levels.min()) * ((UINT16_LEVELS - 1) / span))
     index = stored.astype(np.int64) - lowest if lowest else stored
@@ -128,6 +131,13 @@ def to_uint16(stored: np.ndarray,
         image = cv2.normalize(image, None, 0, UINT16_LEVELS - 1,
                               cv2.NORM_MINMAX, cv2.CV_16U, mask)
     return image
+
+
+def invert_stored(stored: np.ndarray, lowest: int,
+                  count: int) -> np.ndarray:
+    """``lowest + highest - stored``: stored values mirrored over the range
+    of ``count`` values from ``lowest``, in ``stored``'s integer type."""
+    return np.subtract(2 * lowest + count - 1, stored, dtype=stored.dtype)
 
 
 def is_affine(levels: np.ndarray) -> bool:
@@ -142,9 +152,10 @@ def stretch_uint8(stored: np.ndarray, levels: np.ndarray) -> np.ndarray:
     stored values and an affine table (:func:`is_affine`): the image's range
     mapped onto 0..255, inverted where the table decreases. Lossless: a
     range of at most 256 levels spread over 256 keeps every level apart."""
-    image = cv2.normalize(stored, None, 0, UINT8_LEVELS - 1, cv2.NORM_MINMAX,
-                          cv2.CV_8U)
-    return cv2.bitwise_not(image) if levels[1] < levels[0] else image
+    if levels[1] < levels[0]:
+        stored = invert_stored(stored, 0, len(levels))
+    return cv2.normalize(stored, None, 0, UINT8_LEVELS - 1, cv2.NORM_MINMAX,
+                         cv2.CV_8U)
 
 
 def fill_padding(image: np.ndarray, padding: np.ndarray) -> np.ndarray:
