@@ -8,14 +8,15 @@ model = dict(roi_head=dict(bbox_head=dict(num_classes=1)))
 
 # Data (see data/README.md): DICOM (or 8/16-bit PNG/JPEG) radiographs read
 # with CLAHE by LoadRadiograph; fracture-free images kept in training and
-# evaluation; case metadata passed on to the metric. Images are resized so
-# the long side is 800 px, aspect kept (the paper's "Data pre-processing").
+# evaluation; case metadata and, when annotated, fracture orientations passed
+# on to the metric. Images are resized so the long side is 800 px, aspect
+# kept (the paper's "Data pre-processing").
 dataset_type = 'FractureDataset'
 data_root = 'data/fracture/'
 image_scale = (800, 800)
 meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor',
              'flip', 'flip_direction', 'case_id', 'patient_id', 'body_part',
-             'view')
+             'view', 'fracture_orientations')
 # Training augmentation, the paper's list ("Data pre-processing"): scale and
 # aspect ratio floating, image shifting, pixel noise, brightness floating,
 # 360-degree random rotation, random flip and random colour inverse. The
@@ -89,8 +90,13 @@ test_dataloader = dict(
         data_prefix=dict(img='images/'),
         test_mode=True,
         pipeline=test_pipeline))
-val_evaluator = dict(_delete_=True, type='FractureCaseMetric')
-test_evaluator = val_evaluator
+# Validation chooses the operating points (suspected: target sensitivity
+# 0.95; definite: Youden) on the localised image scores; the test evaluator
+# never fits its own: it reads the validation's points (tools/test.py
+# --threshold-file) or reports AP, AUC and FROC only.
+val_evaluator = dict(
+    _delete_=True, type='FractureCaseMetric', choose_operating_points=True)
+test_evaluator = dict(_delete_=True, type='FractureCaseMetric')
 
 # Schedule (the paper's "Training details"): SGD, learning rate warmed up
 # linearly from 0.001 to 0.005 over 500 iterations and then held, 35 epochs;
@@ -109,7 +115,9 @@ optim_wrapper = dict(optimizer=dict(lr=0.005))
 # scaling rule (Goyal et al., the paper's ref. 13).
 auto_scale_lr = dict(enable=True, base_batch_size=4)
 # A checkpoint every epoch (the last three kept on disk) and the best epoch by
-# the validation per-case AUC kept apart.
+# the validation per-case AUC (of the localised score, the paper's rule)
+# kept apart, with its operating points beside it
+# (best_operating_threshold.json, BestOperatingPointsHook).
 default_hooks = dict(
     checkpoint=dict(
         interval=1,
@@ -118,4 +126,7 @@ default_hooks = dict(
         rule='greater'))
 # Random generators' states saved in checkpoints, so that a resumed training
 # continues exactly as an uninterrupted one would.
-custom_hooks = [dict(type='RandomStateHook')]
+custom_hooks = [
+    dict(type='RandomStateHook'),
+    dict(type='BestOperatingPointsHook')
+]

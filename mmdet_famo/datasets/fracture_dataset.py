@@ -1,5 +1,5 @@
 import logging
-from typing import List, Union
+from typing import List, Optional, Union
 
 from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
@@ -94,6 +94,10 @@ class FractureDataset(CocoDataset):
                 is_missing(img_info.get(key))
                 for key in ('case_id', 'patient_id')):
             self.num_without_case += 1
+        orientations = fracture_orientations(raw_data_info['raw_ann_info'],
+                                             data_info['instances'])
+        if orientations is not None:
+            data_info['fracture_orientations'] = orientations
         return data_info
 
     def filter_data(self) -> List[dict]:
@@ -113,3 +117,27 @@ class FractureDataset(CocoDataset):
 def is_missing(value) -> bool:
     """Whether a record's value is absent (``None`` or empty); 0 is not."""
     return value is None or value == ''
+
+
+def fracture_orientations(raw_annotations: List[dict],
+                          instances: List[dict]) -> Optional[List]:
+    """The ``fracture_orientation`` (degrees in [0, 180) from the image's
+    horizontal axis, None where missing) of each instance that is not
+    ignored, in the order of ``gt_instances``, for the metric's breakdown
+    by orientation; None when no annotation has one.
+
+    CocoDataset drops some annotations (ignored, empty, other classes)
+    and keeps the order of the rest, so each instance is the next
+    annotation with its box."""
+    if not any('fracture_orientation' in ann for ann in raw_annotations):
+        return None
+    remaining = iter(raw_annotations)
+    orientations = []
+    for instance in instances:
+        for ann in remaining:
+            x, y, width, height = ann['bbox']
+            if [x, y, x + width, y + height] == instance['bbox']:
+                break
+        if not instance['ignore_flag']:
+            orientations.append(ann.get('fracture_orientation'))
+    return orientations

@@ -111,3 +111,23 @@ def test_a_detection_matched_outside_the_bin_is_ignored():
     # .8 TP: precision 1/2 at recall 1
     assert subset_average_precision(preds, scores, gts, gt_in,
                                     pred_in) == pytest.approx(.5)
+
+
+def test_dataset_orientations_follow_the_kept_boxes():
+    """FractureDataset passes each kept box's fracture_orientation on, in
+    gt_instances order, past the annotations CocoDataset drops."""
+    from mmdet_famo.datasets.fracture_dataset import fracture_orientations
+    raw = [
+        dict(bbox=[0, 0, 10, 5], fracture_orientation=10.),
+        dict(bbox=[0, 0, 0, 5], fracture_orientation=20.),  # dropped: empty
+        dict(bbox=[5, 5, 10, 10], fracture_orientation=30.),  # crowd
+        dict(bbox=[1, 1, 4, 9]),
+    ]
+    instances = [
+        dict(bbox=[0, 0, 10, 5], ignore_flag=0),
+        dict(bbox=[5, 5, 15, 15], ignore_flag=1),
+        dict(bbox=[1, 1, 5, 10], ignore_flag=0),
+    ]
+    assert fracture_orientations(raw, instances) == [10., None]
+    assert fracture_orientations([dict(bbox=[0, 0, 1, 1])], instances[:1]) \
+        is None
