@@ -8,7 +8,9 @@ from pydicom import Dataset
 from skimage.exposure import equalize_adapthist
 
 from mmdet_famo.datasets.transforms import LoadRadiograph
-from mmdet_famo.datasets.transforms.radiograph_pixels import display_levels
+from mmdet_famo.datasets.transforms.radiograph_pixels import (display_levels,
+                                                              equalize,
+                                                              to_uint16)
 from tests.dicom_factory import pydicom_test_file, write_dicom
 
 RAW = dict(clip_limit=None, output='uint16')  # no CLAHE, 16-bit output
@@ -269,3 +271,61 @@ def test_outputs(tmp_path):
     expected = np.rint(sixteen.astype(float) * 255 / 65535)
     for channel in range(3):
         assert np.array_equal(rgb[..., channel], expected)
+
+
+def eight_bit_radiograph(shape=(454, 373), seed=0) -> np.ndarray:
+    """A FracAtlas-like 8-bit image: soft tissue, two bones, noise, a dark
+    background, not spanning the full 0..255."""
+    rows, columns = shape
+    y, x = np.mgrid[0:rows, 0:columns].astype(float)
+    tissue = np.exp(-((x - columns / 2) / (columns / 4))**2)
+    bones = sum(
+        np.exp(-((x - c) / (columns / 20))**2)
+        for c in (0.42 * columns + 0.02 * y, 0.58 * columns - 0.01 * y))
+    noise = np.random.default_rng(seed).normal(0, 0.02, shape)
+    density = 0.5 * tissue + 0.8 * bones + noise
+    return np.rint(8 + 230 * np.clip(density, 0, 1)).astype(np.uint8)
+
+
+def sixteen_bit_path(image: np.ndarray, clip_limit: float) -> np.ndarray:
+    """What LoadRadiograph computed for 8-bit sources before it used 8-bit
+    CLAHE: the 16-bit stretch and the 16-bit CLAHE, in [0, 1]."""
+    stretched = to_uint16(image, np.arange(256.0), 0, stretch=True)
+    return equalize(stretched, clip_limit, (8, 8)) / 65535
+
+
+@pytest.mark.parametrize('shape', [(454, 373), (1440, 1152)])
+def test_eight_bit_clahe_matches_the_sixteen_bit_path(tmp_path, shape):
+    """8-bit sources take OpenCV's 8-bit CLAHE with the same clip count per
+    tile as the 16-bit path. The two differ only in where OpenCV puts the
+    integer remainder of the clipped counts (one count per bin from the
+    darkest bin up, a remainder below 256 in 8 bits, below 65536 in 16), so
+    the 8-bit result is as close to scikit-image's CLAHE as the 16-bit one,
+    closer on large tiles, and within a few grey levels of it."""
+    image = eight_bit_radiograph(shape)
+    path = tmp_path / 'radiograph.png'
+    cv2.imwrite(str(path), image)
+    ours = load(path, clip_limit=2.56, output='float32')
+    reference = sixteen_bit_path(image, 2.56)
+    assert np.abs(ours - reference).mean() * 255 < 2.5
+    scikit = equalize_adapthist(image, clip_limit=0.01)
+    assert np.abs(ours - scikit).mean() < 1.1 * np.abs(reference -
+                                                       scikit).mean()
+    assert np.abs(ours - scikit).mean() < 0.035
+    # The RGB output is the 8-bit result itself.
+    rgb = load(path, clip_limit=2.56)
+    assert np.array_equal(rgb[..., 0], np.rint(ours * 255))
+
+
+def test_eight_bit_clip_limit_means_what_it_means_in_sixteen_bits(tmp_path):
+    """Each clip limit of the 8-bit path lands nearest the 16-bit path with
+    the same clip limit."""
+    image = eight_bit_radiograph()
+    path = tmp_path / 'radiograph.png'
+    cv2.imwrite(str(path), image)
+    limits = (1.0, 2.0, 4.0)
+    sixteen = {c: sixteen_bit_path(image, c) for c in limits}
+    for clip_limit in limits:
+        ours = load(path, clip_limit=clip_limit, output='float32')
+        distances = {c: np.abs(ours - s).mean() for c, s in sixteen.items()}
+        assert min(distances, key=distances.get) == clip_limit
