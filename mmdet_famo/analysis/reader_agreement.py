@@ -47,8 +47,9 @@ from ..evaluation.functional.agreement import (
     specific_agreement)
 from ..evaluation.functional.box_matching import (OVERLAP_CRITERIA,
                                                   pairwise_overlaps)
-from ..evaluation.functional.proportions import (
-    CI_METHODS, proportion_confidence_interval)
+from ..evaluation.functional.proportions import (CI_METHODS,
+                                                 proportion_confidence_interval
+                                                 )
 
 NAN = float('nan')
 #: Files written by :func:`write_agreement`.
@@ -204,8 +205,9 @@ def load_readers(paths: Sequence[str],
     if len(paths) < 2:
         raise DatasetRecordError(
             f'need at least two readers\' files, got {len(paths)}')
-    repeated = [p for p, n in Counter(map(osp.realpath, paths)).items()
-                if n > 1]
+    repeated = [
+        p for p, n in Counter(map(osp.realpath, paths)).items() if n > 1
+    ]
     if repeated:
         raise DatasetRecordError(
             f'the same file is given for several readers: {repeated}')
@@ -218,15 +220,17 @@ def load_readers(paths: Sequence[str],
         raise DatasetRecordError(
             f'need {len(paths)} different reader names, got {names}')
     cocos = [_read_coco(path) for path in paths]
-    by_name = [_images_by_file_name(coco, path)
-               for coco, path in zip(cocos, paths)]
+    by_name = [
+        _images_by_file_name(coco, path) for coco, path in zip(cocos, paths)
+    ]
     _check_same_images(by_name, paths)
     reference = cocos[0]['images']
     if not reference:
         raise DatasetRecordError(f'{paths[0]}: no images')
-    images = [{key: image[key]
-               for key in ('file_name', ) + SHARED_IMAGE_KEYS}
-              for image in reference]
+    images = [{
+        key: image[key]
+        for key in ('file_name', ) + SHARED_IMAGE_KEYS
+    } for image in reference]
     instances = [
         _reader_instances(coco, images, records, path)
         for coco, records, path in zip(cocos, by_name, paths)
@@ -254,15 +258,14 @@ def _images_by_file_name(coco: Mapping, path: str) -> Dict[str, dict]:
     duplicates = {name: i for name, i in ids.items() if len(i) > 1}
     if duplicates:
         raise DatasetRecordError(
-            f'{path}: {len(duplicates)} file name(s) listed more than once: '
-            + _list_names(f'{name!r} (images {", ".join(map(str, i))})'
-                          for name, i in duplicates.items()))
+            f'{path}: {len(duplicates)} file name(s) listed more than once: ' +
+            _list_names(f'{name!r} (images {", ".join(map(str, i))})'
+                        for name, i in duplicates.items()))
     image_ids = Counter(image['id'] for image in coco['images'])
     repeated = [i for i, n in image_ids.items() if n > 1]
     if repeated:
-        raise DatasetRecordError(
-            f'{path}: image id(s) used more than once: '
-            + _list_names(map(str, repeated)))
+        raise DatasetRecordError(f'{path}: image id(s) used more than once: ' +
+                                 _list_names(map(str, repeated)))
     return {image['file_name']: image for image in coco['images']}
 
 
@@ -287,22 +290,25 @@ def _check_same_images(by_name: Sequence[Dict[str, dict]],
         for name, image in reference.items():
             differing = [
                 f'{key} {image[key]!r} vs {records[name][key]!r}'
-                for key in SHARED_IMAGE_KEYS if image[key] != records[name][key]
+                for key in SHARED_IMAGE_KEYS
+                if image[key] != records[name][key]
             ]
             if differing:
                 problems.append(f'{name!r}: {", ".join(differing)}')
         if problems:
             raise DatasetRecordError(
-                f'image records differ between {paths[0]} and {path}: '
-                + _list_names(problems))
+                f'image records differ between {paths[0]} and {path}: ' +
+                _list_names(problems))
 
 
 def _reader_instances(coco: Mapping, images: Sequence[dict],
-                      records: Mapping[str, dict],
-                      path: str) -> List[List[dict]]:
+                      records: Mapping[str,
+                                       dict], path: str) -> List[List[dict]]:
     """One reader's instances, image by image in ``images``' order."""
-    position = {records[image['file_name']]['id']: index
-                for index, image in enumerate(images)}
+    position = {
+        records[image['file_name']]['id']: index
+        for index, image in enumerate(images)
+    }
     instances: List[List[dict]] = [[] for _ in images]
     for annotation in coco['annotations']:
         index = position[annotation['image_id']]
@@ -311,8 +317,8 @@ def _reader_instances(coco: Mapping, images: Sequence[dict],
                   f'{image["file_name"]!r}')
         try:
             x, y, w, h = (float(v) for v in annotation['bbox'])
-            rle = segmentation_rle(annotation['segmentation'],
-                                   image['height'], image['width'])
+            rle = segmentation_rle(annotation['segmentation'], image['height'],
+                                   image['width'])
         except (KeyError, TypeError, ValueError) as error:
             raise DatasetRecordError(f'{record}: {error}') from error
         if not np.isfinite([x, y, w, h]).all() or w <= 0 or h <= 0:
@@ -330,7 +336,8 @@ def _list_names(names) -> str:
                     if len(names) > MAX_NAMES_IN_ERROR else '')
 
 
-def match_instances(boxes_a: np.ndarray, boxes_b: np.ndarray,
+def match_instances(boxes_a: np.ndarray,
+                    boxes_b: np.ndarray,
                     criterion: str = 'iosmall',
                     thr: float = 0.5) -> List[Tuple[int, int, float]]:
     """Match two readers' outlines of one image one to one by the hit rule.
@@ -356,8 +363,7 @@ def match_instances(boxes_a: np.ndarray, boxes_b: np.ndarray,
 
 
 def compute_agreement(
-        readers: ReaderSet,
-        settings: AgreementSettings = AgreementSettings()
+    readers: ReaderSet, settings: AgreementSettings = AgreementSettings()
 ) -> ReaderAgreement:
     """All statistics of :mod:`reader_agreement`, overall and by body part
     and by view.
@@ -423,8 +429,7 @@ def _group_agreement(kind: str, name: str, selected: np.ndarray,
                      settings: AgreementSettings) -> GroupAgreement:
     images = [image for image, keep in zip(readers.images, selected) if keep]
     case_of_image = np.array([image['case_id'] for image in images])
-    group = GroupAgreement(kind, name, len(images),
-                           len(set(case_of_image)),
+    group = GroupAgreement(kind, name, len(images), len(set(case_of_image)),
                            tuple(int(n) for n in counts[selected].sum(0)))
     stats = group.statistics
     image_ratings = (counts[selected] > 0).astype(int)
@@ -455,8 +460,10 @@ def _case_ratings(readers: ReaderSet, selected: np.ndarray,
                   image_ratings: np.ndarray) -> Tuple[np.ndarray, List[str]]:
     """Per case and reader: positive if any of its views is. A case of a
     body part group holds the case's images of that body part."""
-    case_ids = [image['case_id'] for image, keep in
-                zip(readers.images, selected) if keep]
+    case_ids = [
+        image['case_id'] for image, keep in zip(readers.images, selected)
+        if keep
+    ]
     cases = list(dict.fromkeys(case_ids))
     index = {case: k for k, case in enumerate(cases)}
     ratings = np.zeros((len(cases), image_ratings.shape[1]), int)
@@ -469,47 +476,54 @@ def _percent_agreement(ratings: np.ndarray,
     agreeing, total = percent_agreement(ratings)
     if total == 0:
         return AgreementEstimate(NAN, reason='no items')
-    low, high = proportion_confidence_interval(
-        agreeing, total, settings.confidence_level, settings.ci_method)
+    low, high = proportion_confidence_interval(agreeing, total,
+                                               settings.confidence_level,
+                                               settings.ci_method)
     method = {'exact': 'Clopper-Pearson', 'wilson': 'Wilson'}
     return AgreementEstimate(agreeing / total, low, high,
                              method[settings.ci_method], total)
 
 
-def _jackknife(value: float, features: np.ndarray, clusters: Sequence,
-               statistic, settings: AgreementSettings, undefined: str,
-               bounds: Tuple[float, float] = (0., 1.)) -> AgreementEstimate:
+def _jackknife(
+    value: float,
+    features: np.ndarray,
+    clusters: Sequence,
+    statistic,
+    settings: AgreementSettings,
+    undefined: str,
+    bounds: Tuple[float, float] = (0., 1.)) -> AgreementEstimate:
     """``value`` with its case jackknife interval."""
     if np.isnan(value):
         return AgreementEstimate(NAN, n=len(features), reason=undefined)
     interval = cluster_jackknife_interval(features, clusters, statistic,
                                           settings.confidence_level, bounds)
     reason = '' if not np.isnan(interval.ci_low) else (
-        'no interval: fewer than 2 cases, or undefined with a case left out'
-    )
-    return AgreementEstimate(value, interval.ci_low, interval.ci_high,
-                             'case jackknife, t interval', len(features),
-                             reason)
+        'no interval: fewer than 2 cases, or undefined with a case left out')
+    return AgreementEstimate(value, interval.ci_low,
+                             interval.ci_high, 'case jackknife, t interval',
+                             len(features), reason)
 
 
 def _kappa(ratings: np.ndarray, clusters: Sequence,
            settings: AgreementSettings) -> AgreementEstimate:
     num_readers = ratings.shape[1]
-    return _jackknife(
-        kappa(ratings), kappa_features(ratings), clusters,
-        lambda sums: kappa_from_sums(sums, num_readers), settings,
-        'every rating the same' if len(ratings) else 'no items', (-1., 1.))
+    return _jackknife(kappa(ratings), kappa_features(ratings), clusters,
+                      lambda sums: kappa_from_sums(sums, num_readers),
+                      settings,
+                      'every rating the same' if len(ratings) else 'no items',
+                      (-1., 1.))
 
 
-def _lesion_agreement(selected: np.ndarray, readers: ReaderSet,
-                      pairs: Sequence[MatchedPair],
-                      settings: AgreementSettings
-                      ) -> Dict[str, AgreementEstimate]:
+def _lesion_agreement(
+        selected: np.ndarray, readers: ReaderSet, pairs: Sequence[MatchedPair],
+        settings: AgreementSettings) -> Dict[str, AgreementEstimate]:
     """Specific agreement of outlines, mean Dice and IoU of matched ones."""
     case_of = [image['case_id'] for image in readers.images]
     in_group = [p for p in pairs if selected[p.image]]
-    matched = [p for p in in_group if p.annotation_a is not None
-               and p.annotation_b is not None]
+    matched = [
+        p for p in in_group
+        if p.annotation_a is not None and p.annotation_b is not None
+    ]
     # per image: (matched pairs, outlines of both readers) over reader pairs
     lesion = np.zeros((len(readers.images), 2))
     for pair in in_group:
@@ -517,20 +531,19 @@ def _lesion_agreement(selected: np.ndarray, readers: ReaderSet,
         lesion[pair.image] += (1, 2) if both else (0, 1)
     images = np.flatnonzero(selected)
     num_matched, num_outlines = lesion[images].sum(0)
-    stats = dict(
-        lesion_agreement=_jackknife(
-            specific_agreement(num_matched, num_outlines), lesion[images],
-            [case_of[i] for i in images],
-            lambda s: np.where(s[:, 1] > 0, 2 * s[:, 0] / np.maximum(
-                s[:, 1], 1), np.nan), settings, 'no fracture outlined'))
+    stats = dict(lesion_agreement=_jackknife(
+        specific_agreement(num_matched, num_outlines), lesion[images],
+        [case_of[i] for i in images], lambda s: np.where(
+            s[:, 1] > 0, 2 * s[:, 0] / np.maximum(s[:, 1], 1), np.nan),
+        settings, 'no fracture outlined'))
     for key in ('dice', 'iou'):
         values = np.array([getattr(p, key) for p in matched])
         features = np.stack([values, np.ones(len(values))], axis=1)
         stats[key] = _jackknife(
             float(values.mean()) if len(values) else NAN, features,
-            [case_of[p.image] for p in matched],
-            lambda s: np.where(s[:, 1] > 0, s[:, 0] / np.maximum(
-                s[:, 1], 1), np.nan), settings, 'no matched fracture')
+            [case_of[p.image] for p in matched], lambda s: np.where(
+                s[:, 1] > 0, s[:, 0] / np.maximum(s[:, 1], 1), np.nan),
+            settings, 'no matched fracture')
     return stats
 
 
@@ -560,8 +573,9 @@ def _cell(report: ReaderAgreement, group: GroupAgreement, key: str) -> str:
     estimate = group.statistics[key]
     band = agreement_band(estimate.value, report.settings.band_scale) \
         if key in BANDED else ''
-    return format_estimate(estimate, key.endswith('_agreement')
-                           and key != 'lesion_agreement', band)
+    return format_estimate(
+        estimate,
+        key.endswith('_agreement') and key != 'lesion_agreement', band)
 
 
 def render_table(report: ReaderAgreement, kind: str) -> List[str]:
@@ -570,20 +584,19 @@ def render_table(report: ReaderAgreement, kind: str) -> List[str]:
     names = ' / '.join(report.readers.names)
     header = [
         'Body part' if kind == 'body_part' else 'View', 'Images (cases)',
-        f'Fractures ({names})', 'Image agreement', f'Image {report.kappa_name}',
-        'Case agreement', f'Case {report.kappa_name}',
-        'Fracture specific agreement', 'Dice (matched)', 'IoU (matched)',
-        'Count ICC(2,1)'
+        f'Fractures ({names})', 'Image agreement',
+        f'Image {report.kappa_name}', 'Case agreement',
+        f'Case {report.kappa_name}', 'Fracture specific agreement',
+        'Dice (matched)', 'IoU (matched)', 'Count ICC(2,1)'
     ]
-    lines = ['| ' + ' | '.join(header) + ' |',
-             '|' + '---|' * len(header)]
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     rows = [g for g in report.groups if g.kind == kind]
     rows += [g for g in report.groups if g.kind == 'all']
     for group in rows:
         label = '**All**' if group.kind == 'all' else group.name
         cells = [
-            label, f'{group.num_images} ({group.num_cases})',
-            ' / '.join(map(str, group.fractures))
+            label, f'{group.num_images} ({group.num_cases})', ' / '.join(
+                map(str, group.fractures))
         ] + [_cell(report, group, key) for key, _, _ in STATISTICS]
         if kind == 'view' and group.kind == 'view':
             cells[5] = cells[6] = '—'
@@ -607,10 +620,13 @@ def render_report(report: ReaderAgreement, note: str = '') -> str:
     lines += [
         f'{len(readers.names)} readers on {overall.num_images} images '
         f'({overall.num_cases} cases):', ''
-    ] + [f'- {name}: `{path}`' for name, path in
-         zip(readers.names, readers.paths)] + ['']
-    lines += ['## Table 6: reliability of the gold standard, by body part',
-              ''] + render_table(report, 'body_part')
+    ] + [
+        f'- {name}: `{path}`'
+        for name, path in zip(readers.names, readers.paths)
+    ] + ['']
+    lines += [
+        '## Table 6: reliability of the gold standard, by body part', ''
+    ] + render_table(report, 'body_part')
     lines += ['', '## By view', ''] + render_table(report, 'view')
     lines += [
         '', '## How these were computed', '',
@@ -621,29 +637,27 @@ def render_report(report: ReaderAgreement, note: str = '') -> str:
         'readers agree whether there is a fracture (an image is positive when '
         'a reader outlined at least one fracture; a case when any of its '
         f'views is); {overall.statistics["image_agreement"].method or "exact"}'
-        ' interval.',
-        f'- **{report.kappa_name}:** '
-        + ('scikit-learn `cohen_kappa_score`'
-           if len(readers.names) == 2 else
-           'statsmodels `fleiss_kappa`')
-        + '; interval from the jackknife leaving out one case at a time '
+        ' interval.', f'- **{report.kappa_name}:** ' +
+        ('scikit-learn `cohen_kappa_score`'
+         if len(readers.names) == 2 else 'statsmodels `fleiss_kappa`') +
+        '; interval from the jackknife leaving out one case at a time '
         '(Fleiss and Davies 1982), estimate -/+ t quantile x standard error '
         '(the views of a case are not independent).',
         '- **Fracture specific agreement:** outlines matched one to one when '
         f'their boxes overlap by {settings.hit_criterion} >= '
         f'{settings.hit_thr:g} (the package\'s hit rule; most pairs, then '
         'largest total overlap); 2 x matched / (outlines of both readers), '
-        'the F1 of one reader against the other'
-        + (', pooled over every pair of readers' if len(readers.names) > 2
-           else '') + '; case jackknife interval.',
+        'the F1 of one reader against the other' +
+        (', pooled over every pair of readers'
+         if len(readers.names) > 2 else '') + '; case jackknife interval.',
         '- **Dice, IoU:** of the matched pairs\' masks (pycocotools), mean '
         'with a case jackknife interval.',
         '- **Count ICC(2,1):** intraclass correlation of the number of '
         'fractures each reader outlined per image, two-way random effects, '
         'absolute agreement, single reader (Shrout and Fleiss 1979), with '
         'their F-based interval.',
-        f'- **Bands** beside kappa and ICC: {BAND_SCALE_NAMES[settings.band_scale]}'
-        f': {bands}.', ''
+        '- **Bands** beside kappa and ICC: '
+        f'{BAND_SCALE_NAMES[settings.band_scale]}: {bands}.', ''
     ]
     return '\n'.join(lines)
 
@@ -655,23 +669,22 @@ def summary_rows(report: ReaderAgreement) -> List[dict]:
         for key, level, what in STATISTICS:
             estimate = group.statistics[key]
             rows.append(
-                dict(
-                    group_kind=group.kind,
-                    group=group.name,
-                    images=group.num_images,
-                    cases=group.num_cases,
-                    level=level,
-                    statistic=key,
-                    description=what,
-                    value=estimate.value,
-                    ci_low=estimate.ci_low,
-                    ci_high=estimate.ci_high,
-                    interval=estimate.method,
-                    band=agreement_band(estimate.value,
-                                        report.settings.band_scale)
-                    if key in BANDED else '',
-                    n=estimate.n,
-                    note=estimate.reason))
+                dict(group_kind=group.kind,
+                     group=group.name,
+                     images=group.num_images,
+                     cases=group.num_cases,
+                     level=level,
+                     statistic=key,
+                     description=what,
+                     value=estimate.value,
+                     ci_low=estimate.ci_low,
+                     ci_high=estimate.ci_high,
+                     interval=estimate.method,
+                     band=agreement_band(estimate.value,
+                                         report.settings.band_scale)
+                     if key in BANDED else '',
+                     n=estimate.n,
+                     note=estimate.reason))
     return rows
 
 
@@ -680,12 +693,11 @@ def rating_rows(report: ReaderAgreement) -> List[dict]:
     readers = report.readers
     counts = readers.counts
     return [
-        dict(
-            {key: image[key]
-             for key in ('file_name', ) + CASE_KEYS},
-            **{f'fractures_{name}': int(n)
-               for name, n in zip(readers.names, row)})
-        for image, row in zip(readers.images, counts)
+        dict({key: image[key]
+              for key in ('file_name', ) + CASE_KEYS}, **{
+                  f'fractures_{name}': int(n)
+                  for name, n in zip(readers.names, row)
+              }) for image, row in zip(readers.images, counts)
     ]
 
 
@@ -697,20 +709,19 @@ def match_rows(report: ReaderAgreement) -> List[dict]:
     for pair in report.pairs:
         image = report.readers.images[pair.image]
         rows.append(
-            dict(
-                file_name=image['file_name'],
-                case_id=image['case_id'],
-                body_part=image['body_part'],
-                view=image['view'],
-                reader_a=names[pair.reader_a],
-                reader_b=names[pair.reader_b],
-                annotation_a='' if pair.annotation_a is None
-                else pair.annotation_a,
-                annotation_b='' if pair.annotation_b is None
-                else pair.annotation_b,
-                box_overlap=pair.box_overlap,
-                dice=pair.dice,
-                iou=pair.iou))
+            dict(file_name=image['file_name'],
+                 case_id=image['case_id'],
+                 body_part=image['body_part'],
+                 view=image['view'],
+                 reader_a=names[pair.reader_a],
+                 reader_b=names[pair.reader_b],
+                 annotation_a=''
+                 if pair.annotation_a is None else pair.annotation_a,
+                 annotation_b=''
+                 if pair.annotation_b is None else pair.annotation_b,
+                 box_overlap=pair.box_overlap,
+                 dice=pair.dice,
+                 iou=pair.iou))
     return rows
 
 
@@ -724,52 +735,74 @@ def plot_kappa_by_body_part(report: ReaderAgreement) -> bytes:
     series = (('image_kappa', 'tab:blue', 'per image', -0.15),
               ('case_kappa', 'tab:orange', 'per case', 0.15))
     table = {
-        key: np.array([(g.statistics[key].value, g.statistics[key].ci_low,
-                        g.statistics[key].ci_high) for g in groups])
+        key:
+        np.array([(g.statistics[key].value, g.statistics[key].ci_low,
+                   g.statistics[key].ci_high) for g in groups])
         for key, _, _, _ in series
     }
-    lowest = np.nanmin([np.nanmin(t) if np.isfinite(t).any() else 0.
-                        for t in table.values()])
+    lowest = np.nanmin(
+        [np.nanmin(t) if np.isfinite(t).any() else 0. for t in table.values()])
     low_end = min(-0.2, np.floor(lowest * 10) / 10 - 0.05)
     figure = Figure(figsize=(7, 0.45 * len(groups) + 2), dpi=100)
     axes = figure.subplots()
     positions = len(groups) - 1 - np.arange(len(groups))  # 'all' on top
     bands = AGREEMENT_BANDS[report.settings.band_scale]
-    for (lower, name), shade in zip(bands,
-                                    np.linspace(0.96, 0.80, len(bands))):
+    for (lower, name), shade in zip(bands, np.linspace(0.96, 0.80,
+                                                       len(bands))):
         upper = next((b for b, _ in bands if b > lower), 1.02)
         start = max(lower, low_end)
         axes.axvspan(start, upper, color=str(shade), zorder=0)
-        axes.text((start + upper) / 2, len(groups) - 0.45, name,
-                  ha='center', va='bottom', fontsize=8, color='0.3')
+        axes.text((start + upper) / 2,
+                  len(groups) - 0.45,
+                  name,
+                  ha='center',
+                  va='bottom',
+                  fontsize=8,
+                  color='0.3')
     for key, colour, label, offset in series:
         values, lows, highs = table[key].T
         has_ci = ~np.isnan(lows)
-        axes.errorbar(
-            values[has_ci], positions[has_ci] + offset,
-            xerr=[values[has_ci] - lows[has_ci],
-                  highs[has_ci] - values[has_ci]],
-            fmt='o', color=colour, capsize=3, label=f'{label}')
+        axes.errorbar(values[has_ci],
+                      positions[has_ci] + offset,
+                      xerr=[
+                          values[has_ci] - lows[has_ci],
+                          highs[has_ci] - values[has_ci]
+                      ],
+                      fmt='o',
+                      color=colour,
+                      capsize=3,
+                      label=f'{label}')
         no_ci = ~has_ci & ~np.isnan(values)
-        axes.plot(values[no_ci], positions[no_ci] + offset, 'o',
-                  color=colour, markerfacecolor='white',
+        axes.plot(values[no_ci],
+                  positions[no_ci] + offset,
+                  'o',
+                  color=colour,
+                  markerfacecolor='white',
                   label=f'{label}, no interval' if no_ci.any() else None)
         for position in positions[np.isnan(values)]:
-            axes.text(0., position + offset, f'{label}: n/a', ha='center',
-                      va='center', fontsize=7, color=colour)
+            axes.text(0.,
+                      position + offset,
+                      f'{label}: n/a',
+                      ha='center',
+                      va='center',
+                      fontsize=7,
+                      color=colour)
     axes.set_yticks(positions)
-    axes.set_yticklabels(
-        [('all' if g.kind == 'all' else g.name) +
-         f' ({g.num_images} img, {g.num_cases} cases)' for g in groups])
+    axes.set_yticklabels([('all' if g.kind == 'all' else g.name) +
+                          f' ({g.num_images} img, {g.num_cases} cases)'
+                          for g in groups])
     axes.set_ylim(-0.6, len(groups) - 0.05)
     axes.set_xlim(low_end, 1.02)
     axes.set_xlabel(f'{report.kappa_name} '
                     f'({report.settings.confidence_level:.0%} interval)')
-    axes.set_title(f'Reader agreement by body part ({len(report.readers.names)}'
-                   f' readers); bands: '
-                   f'{BAND_SCALE_NAMES[report.settings.band_scale]}',
-                   fontsize=10)
-    axes.legend(loc='upper center', bbox_to_anchor=(0.5, -0.1), ncol=2,
+    axes.set_title(
+        f'Reader agreement by body part ({len(report.readers.names)}'
+        f' readers); bands: '
+        f'{BAND_SCALE_NAMES[report.settings.band_scale]}',
+        fontsize=10)
+    axes.legend(loc='upper center',
+                bbox_to_anchor=(0.5, -0.1),
+                ncol=2,
                 fontsize=7)
     figure.tight_layout()
     buffer = io.BytesIO()
@@ -785,7 +818,8 @@ def _csv_text(rows: Sequence[dict]) -> str:
     return buffer.getvalue()
 
 
-def write_agreement(report: ReaderAgreement, out_dir: str,
+def write_agreement(report: ReaderAgreement,
+                    out_dir: str,
                     note: str = '') -> Dict[str, str]:
     """Write the report, the CSV files and the figure into ``out_dir``.
 

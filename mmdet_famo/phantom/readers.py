@@ -79,10 +79,9 @@ def simulate_reader(coco: Mapping, reader: int,
     for index, image in enumerate(coco['images']):
         rng = np.random.default_rng((disagreement.seed, reader, index))
         height, width = image['height'], image['width']
-        image_id = builder.add_image(
-            image['file_name'], width, height,
-            **{key: image[key]
-               for key in CASE_KEYS})
+        image_id = builder.add_image(image['file_name'], width, height,
+                                     **{key: image[key]
+                                        for key in CASE_KEYS})
         masks = [
             mask_utils.decode(
                 segmentation_rle(a['segmentation'], height,
@@ -93,11 +92,16 @@ def simulate_reader(coco: Mapping, reader: int,
         for number, mask in enumerate(masks):
             jittered = jitter_outline(rng, mask, disagreement.jitter_px)
             if found[number]:
-                builder.add_mask(
+                annotation = builder.add_mask(
                     image_id,
                     jittered,
                     record=f'{image["file_name"]} reader {reader} '
                     f'fracture {number}')
+                # the phantom's own record of the line's angle, if any
+                reference = by_image[image['id']][number]
+                if 'fracture_orientation' in reference:
+                    annotation['fracture_orientation'] = \
+                        reference['fracture_orientation']
         if rng.random() < disagreement.false_finding_rate:
             builder.add_mask(
                 image_id,
@@ -115,10 +119,9 @@ def jitter_outline(rng: np.random.Generator, mask: np.ndarray,
         return mask
     dx, dy = rng.integers(-jitter_px, jitter_px + 1, size=2)
     shift = np.float32([[1, 0, dx], [0, 1, dy]])
-    moved = cv2.warpAffine(
-        mask.astype(np.uint8),
-        shift, (mask.shape[1], mask.shape[0]),
-        flags=cv2.INTER_NEAREST)
+    moved = cv2.warpAffine(mask.astype(np.uint8),
+                           shift, (mask.shape[1], mask.shape[0]),
+                           flags=cv2.INTER_NEAREST)
     change = int(rng.integers(3))  # 0 keep, 1 grow, 2 shrink
     kernel = np.ones((3, 3), np.uint8)
     changed = moved

@@ -14,8 +14,10 @@ from PIL import Image
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
 
-from mmdet_famo.analysis.reader_agreement import (
-    AgreementSettings, compute_agreement, load_readers, match_instances)
+from mmdet_famo.analysis.reader_agreement import (AgreementSettings,
+                                                  compute_agreement,
+                                                  load_readers,
+                                                  match_instances)
 from mmdet_famo.datasets.coco_builder import CocoBuilder, DatasetRecordError
 from mmdet_famo.evaluation.functional.agreement import icc_two_way_random
 from mmdet_famo.phantom import PhantomConfig, generate_phantom_dataset
@@ -39,8 +41,12 @@ def build_reader(squares, images=IMAGES, rename=None):
     builder = CocoBuilder()
     for index, (case, part, view) in enumerate(images):
         file_name = (rename or {}).get(index, f'{case}/{view}.png')
-        image_id = builder.add_image(file_name, SIZE, SIZE, case_id=case,
-                                     patient_id=f'p{case}', body_part=part,
+        image_id = builder.add_image(file_name,
+                                     SIZE,
+                                     SIZE,
+                                     case_id=case,
+                                     patient_id=f'p{case}',
+                                     body_part=part,
                                      view=view)
         for x, y, side in squares.get(index, []):
             mask = np.zeros((SIZE, SIZE), bool)
@@ -101,8 +107,8 @@ def test_figures_of_hand_built_readers(two_readers):
 def test_fleiss_kappa_for_three_readers(tmp_path, two_readers):
     third = write(tmp_path / 'reader_c.json', build_reader(READER_A))
     report = compute_agreement(load_readers(two_readers + [third]))
-    ratings = np.array([[1, 1, 1], [1, 0, 1], [0, 0, 0], [0, 0, 0],
-                        [1, 1, 1], [0, 0, 0], [0, 1, 0], [0, 0, 0]])
+    ratings = np.array([[1, 1, 1], [1, 0, 1], [0, 0, 0], [0, 0, 0], [1, 1, 1],
+                        [0, 0, 0], [0, 1, 0], [0, 0, 0]])
     assert report.kappa_name == "Fleiss' kappa"
     assert group(report, 'all', 'all').statistics['image_kappa'].value == \
         pytest.approx(fleiss_kappa(aggregate_raters(ratings)[0]))
@@ -197,9 +203,14 @@ def run_tool(tool, *args):
 def test_tool_writes_nothing_on_bad_input(tmp_path, two_readers):
     path = write(tmp_path / 'fewer.json', build_reader(READER_B, IMAGES[:7]))
     out_dir = tmp_path / 'out'
-    result = subprocess.run(
-        [sys.executable, str(TOOL), two_readers[0], path, '--out-dir',
-         str(out_dir)], capture_output=True, text=True, cwd=REPO)
+    result = subprocess.run([
+        sys.executable,
+        str(TOOL), two_readers[0], path, '--out-dir',
+        str(out_dir)
+    ],
+                            capture_output=True,
+                            text=True,
+                            cwd=REPO)
     assert result.returncode != 0
     assert 'reader_agreement.py: error:' in result.stderr
     assert 'c4/lateral.png' in result.stderr
@@ -208,17 +219,22 @@ def test_tool_writes_nothing_on_bad_input(tmp_path, two_readers):
 
 @pytest.fixture(scope='module')
 def phantom_coco(tmp_path_factory):
-    config = PhantomConfig(num_patients=50, height=112, width=96, seed=1,
+    config = PhantomConfig(num_patients=50,
+                           height=112,
+                           width=96,
+                           seed=1,
                            fracture_free_fraction=0.4)
-    coco, _ = generate_phantom_dataset(
-        tmp_path_factory.mktemp('phantom'), config)
+    coco, _ = generate_phantom_dataset(tmp_path_factory.mktemp('phantom'),
+                                       config)
     return coco
 
 
 def read_summary(out_dir):
     with open(out_dir / 'agreement.csv') as file:
-        return {(row['group'], row['statistic']): row
-                for row in csv.DictReader(file)}
+        return {
+            (row['group'], row['statistic']): row
+            for row in csv.DictReader(file)
+        }
 
 
 def test_tool_end_to_end_on_phantom_readers(tmp_path, phantom_coco, tool,
@@ -228,10 +244,13 @@ def test_tool_end_to_end_on_phantom_readers(tmp_path, phantom_coco, tool,
     agrees perfectly."""
     reference = write(tmp_path / 'reader_1.json', phantom_coco)
     paths = {}
-    for name, disagreement in (
-            ('copy', ReaderDisagreement(0., 0., 0, seed=2)),
-            ('miss05', ReaderDisagreement(0.05, 0., 1, seed=2)),
-            ('miss30', ReaderDisagreement(0.3, 0., 1, seed=2))):
+    for name, disagreement in (('copy', ReaderDisagreement(0., 0., 0, seed=2)),
+                               ('miss05',
+                                ReaderDisagreement(0.05, 0., 1, seed=2)),
+                               ('miss30', ReaderDisagreement(0.3,
+                                                             0.,
+                                                             1,
+                                                             seed=2))):
         paths[name] = write(tmp_path / f'{name}.json',
                             simulate_reader(phantom_coco, 2, disagreement))
     summaries = {}
@@ -244,8 +263,10 @@ def test_tool_end_to_end_on_phantom_readers(tmp_path, phantom_coco, tool,
                 'count_icc'):
         assert float(summaries['copy'][('all', key)]['value']) == \
             pytest.approx(1.)
-    kappas = {name: float(s[('all', 'image_kappa')]['value'])
-              for name, s in summaries.items()}
+    kappas = {
+        name: float(s[('all', 'image_kappa')]['value'])
+        for name, s in summaries.items()
+    }
     assert kappas['copy'] > kappas['miss05'] > kappas['miss30']
     # missing only (no false findings): specific agreement
     # 2 (1 - m) n / (n + (1 - m) n) = 2 (1 - m) / (2 - m), 0.82 at m = 0.3
@@ -287,8 +308,10 @@ def test_tool_three_readers_and_landis_koch(tmp_path, phantom_coco, tool,
     assert "Fleiss' kappa" in report and 'Landis and Koch (1977)' in report
     assert 'Fractures (A / B / C)' in report
     summary = read_summary(out_dir)
-    assert summary[('all', 'image_kappa')]['band'] in (
-        'slight', 'fair', 'moderate', 'substantial', 'almost perfect')
+    assert summary[('all',
+                    'image_kappa')]['band'] in ('slight', 'fair', 'moderate',
+                                                'substantial',
+                                                'almost perfect')
 
 
 def test_settings_are_checked():

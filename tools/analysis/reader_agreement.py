@@ -40,12 +40,15 @@ def parse_args(argv=None) -> argparse.Namespace:
         'agreement and kappa per image and per case, specific agreement, '
         'Dice and IoU per fracture, ICC of fracture counts, by body part '
         'and view (the paper\'s Table 6)')
-    parser.add_argument(
-        'readers', nargs='+', help='one COCO file per reader (two or more)')
-    parser.add_argument(
-        '--out-dir', required=True, help='where the outputs are written')
-    parser.add_argument(
-        '--names', nargs='+', help='readers\' names (default: file names)')
+    parser.add_argument('readers',
+                        nargs='+',
+                        help='one COCO file per reader (two or more)')
+    parser.add_argument('--out-dir',
+                        required=True,
+                        help='where the outputs are written')
+    parser.add_argument('--names',
+                        nargs='+',
+                        help='readers\' names (default: file names)')
     parser.add_argument(
         '--hit-criterion',
         choices=OVERLAP_CRITERIA,
@@ -53,18 +56,17 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='box overlap that matches two readers\' outlines, as '
         'FractureCaseMetric(hit_criterion=)')
     parser.add_argument('--hit-thr', type=float, default=defaults.hit_thr)
-    parser.add_argument(
-        '--confidence-level', type=float, default=defaults.confidence_level)
-    parser.add_argument(
-        '--ci-method',
-        choices=CI_METHODS,
-        default=defaults.ci_method,
-        help='interval of percent agreement')
-    parser.add_argument(
-        '--bands',
-        choices=sorted(AGREEMENT_BANDS),
-        default=defaults.band_scale,
-        help='interpretation bands of kappa and ICC')
+    parser.add_argument('--confidence-level',
+                        type=float,
+                        default=defaults.confidence_level)
+    parser.add_argument('--ci-method',
+                        choices=CI_METHODS,
+                        default=defaults.ci_method,
+                        help='interval of percent agreement')
+    parser.add_argument('--bands',
+                        choices=sorted(AGREEMENT_BANDS),
+                        default=defaults.band_scale,
+                        help='interpretation bands of kappa and ICC')
     parser.add_argument(
         '--note',
         default='',
@@ -85,8 +87,8 @@ def main(argv=None) -> None:
         settings = AgreementSettings(args.hit_criterion, args.hit_thr,
                                      args.confidence_level, args.ci_method,
                                      args.bands)
-        report = compute_agreement(
-            load_readers(args.readers, args.names), settings)
+        report = compute_agreement(load_readers(args.readers, args.names),
+                                   settings)
         written = write_agreement(report, args.out_dir, args.note)
     except (OSError, ValueError) as error:  # bad inputs, named in the message
         raise SystemExit(f'reader_agreement.py: error: {error}') from error

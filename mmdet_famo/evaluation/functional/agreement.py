@@ -14,7 +14,7 @@ out one whole cluster at a time (a case: the views of one study are not
 independent), computed on per-item count features; the closed forms used on
 the summed counts are tested to equal the libraries.
 """
-from typing import Callable, Dict, NamedTuple, Optional, Sequence, Tuple
+from typing import Callable, Dict, NamedTuple, Sequence, Tuple
 
 import numpy as np
 from pycocotools import mask as mask_utils
@@ -30,11 +30,11 @@ NAN = float('nan')
 #: paper uses ("excellent", "fair to good"); Landis & Koch (1977),
 #: Biometrics 33:159, the other common one.
 AGREEMENT_BANDS: Dict[str, Tuple[Tuple[float, str], ...]] = {
-    'cicchetti': ((-np.inf, 'poor'), (0.40, 'fair'), (0.60, 'good'),
-                  (0.75, 'excellent')),
-    'landis-koch': ((-np.inf, 'poor'), (0.0, 'slight'), (0.21, 'fair'),
-                    (0.41, 'moderate'), (0.61, 'substantial'),
-                    (0.81, 'almost perfect')),
+    'cicchetti':
+    ((-np.inf, 'poor'), (0.40, 'fair'), (0.60, 'good'), (0.75, 'excellent')),
+    'landis-koch':
+    ((-np.inf, 'poor'), (0.0, 'slight'), (0.21, 'fair'), (0.41, 'moderate'),
+     (0.61, 'substantial'), (0.81, 'almost perfect')),
 }
 #: Full names of the scales, for reports.
 BAND_SCALE_NAMES = {
@@ -205,12 +205,12 @@ def mask_overlap(rle_a: dict, rle_b: dict) -> MaskOverlap:
     area_a, area_b = float(mask_utils.area(rle_a)), float(
         mask_utils.area(rle_b))
     union = area_a + area_b - intersection
-    return MaskOverlap(
-        dice=2 * intersection / (area_a + area_b) if union else 0.,
-        iou=intersection / union if union else 0.,
-        intersection=intersection,
-        area_a=area_a,
-        area_b=area_b)
+    return MaskOverlap(dice=2 * intersection /
+                       (area_a + area_b) if union else 0.,
+                       iou=intersection / union if union else 0.,
+                       intersection=intersection,
+                       area_a=area_a,
+                       area_b=area_b)
 
 
 def segmentation_rle(segmentation, height: int, width: int) -> dict:
@@ -245,9 +245,9 @@ class IntraclassCorrelation(NamedTuple):
     ms_error: float  #: residual mean square (EMS)
 
 
-def icc_two_way_random(ratings: np.ndarray,
-                       confidence_level: float = 0.95
-                       ) -> IntraclassCorrelation:
+def icc_two_way_random(
+        ratings: np.ndarray,
+        confidence_level: float = 0.95) -> IntraclassCorrelation:
     """ICC(2,1): two-way random effects, absolute agreement, one rater
     (Shrout & Fleiss 1979, Psychol. Bull. 86:420; McGraw & Wong 1996's
     ICC(A,1)), from the two-way ANOVA without replication::
@@ -281,8 +281,8 @@ def icc_two_way_random(ratings: np.ndarray,
     ms_raters = ss_raters / (num_raters - 1)
     ms_error = max(ss_error, 0.) / ((num_targets - 1) * (num_raters - 1))
     n, k = num_targets, num_raters
-    icc = (ms_targets - ms_error) / (
-        ms_targets + (k - 1) * ms_error + k * (ms_raters - ms_error) / n)
+    icc = (ms_targets - ms_error) / (ms_targets + (k - 1) * ms_error + k *
+                                     (ms_raters - ms_error) / n)
 
     alpha = 1 - confidence_level
     raters_f = ms_raters / ms_error if ms_error > 0 else np.inf
@@ -295,13 +295,13 @@ def icc_two_way_random(ratings: np.ndarray,
         f_upper = f_distribution.ppf(1 - alpha / 2, n - 1, dof)
         f_lower = f_distribution.ppf(1 - alpha / 2, dof, n - 1)
         common = k * ms_raters + (k * n - k - n) * ms_error
-        low = n * (ms_targets - f_upper * ms_error) / (
-            f_upper * common + n * ms_targets)
-        high = n * (f_lower * ms_targets - ms_error) / (
-            common + n * f_lower * ms_targets)
-    return IntraclassCorrelation(
-        float(icc), float(low), float(high), float(ms_targets),
-        float(ms_raters), float(ms_error))
+        low = n * (ms_targets - f_upper * ms_error) / (f_upper * common +
+                                                       n * ms_targets)
+        high = n * (f_lower * ms_targets -
+                    ms_error) / (common + n * f_lower * ms_targets)
+    return IntraclassCorrelation(float(icc), float(low), float(high),
+                                 float(ms_targets), float(ms_raters),
+                                 float(ms_error))
 
 
 class JackknifeInterval(NamedTuple):
@@ -313,11 +313,12 @@ class JackknifeInterval(NamedTuple):
 
 
 def cluster_jackknife_interval(
-        features: np.ndarray,
-        clusters: Sequence,
-        statistic: Callable[[np.ndarray], np.ndarray],
-        confidence_level: float = 0.95,
-        bounds: Tuple[float, float] = (-1., 1.)) -> JackknifeInterval:
+    features: np.ndarray,
+    clusters: Sequence,
+    statistic: Callable[[np.ndarray], np.ndarray],
+    confidence_level: float = 0.95,
+    bounds: Tuple[float, float] = (-1., 1.)
+) -> JackknifeInterval:
     """Interval of a statistic of summed per-item features from the
     delete-one-cluster jackknife (Fleiss and Davies 1982 for kappa).
 
@@ -364,7 +365,6 @@ def cluster_jackknife_interval(
                 ((left_out - left_out.mean())**2).sum()))
     half_width = t_distribution.ppf(0.5 + confidence_level / 2,
                                     num_clusters - 1) * std_error
-    return JackknifeInterval(
-        float(np.clip(estimate - half_width, *bounds)),
-        float(np.clip(estimate + half_width, *bounds)), std_error,
-        num_clusters)
+    return JackknifeInterval(float(np.clip(estimate - half_width, *bounds)),
+                             float(np.clip(estimate + half_width, *bounds)),
+                             std_error, num_clusters)

@@ -23,7 +23,10 @@ def ratings_from_table(table):
     return np.array(rows)
 
 
-def correlated_ratings(rng, num_items, num_readers, prevalence=0.4,
+def correlated_ratings(rng,
+                       num_items,
+                       num_readers,
+                       prevalence=0.4,
                        agreement=0.7):
     first = (rng.random(num_items) < prevalence).astype(int)
     others = (rng.random((num_items, num_readers - 1)) < prevalence)
@@ -73,8 +76,8 @@ def test_kappa_equals_sklearn_and_statsmodels(seed):
 def test_kappa_is_nan_when_every_rating_is_the_same():
     assert np.isnan(kappa(np.zeros((5, 2), int)))
     assert np.isnan(kappa(np.ones((5, 3), int)))
-    assert np.isnan(kappa_from_sums(kappa_features(np.ones((5, 2), int)).sum(0),
-                                    2))
+    assert np.isnan(
+        kappa_from_sums(kappa_features(np.ones((5, 2), int)).sum(0), 2))
     with pytest.raises(ValueError, match='0 or 1'):
         kappa(np.array([[0, 2], [1, 1]]))
     with pytest.raises(ValueError, match='at least 2 readers'):
@@ -86,8 +89,8 @@ def test_icc_against_shrout_and_fleiss_1979():
     # 4 judges. Their Table 3: BMS 11.24, JMS 32.49, EMS 1.02; Table 4:
     # ICC(2,1) = .29. The interval [0.019, 0.76] is R psych::ICC's on the
     # same data (its documented example).
-    ratings = np.array([[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8],
-                        [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]])
+    ratings = np.array([[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6],
+                        [10, 5, 6, 9], [6, 2, 4, 7]])
     icc = icc_two_way_random(ratings)
     assert icc.ms_targets == pytest.approx(11.24, abs=0.005)
     assert icc.ms_raters == pytest.approx(32.49, abs=0.005)
@@ -113,8 +116,8 @@ def test_icc_worked_by_hand():
 def test_icc_interval_holds_the_estimate():
     rng = np.random.default_rng(0)
     truth = rng.poisson(1.0, 40)
-    ratings = np.column_stack(
-        [truth, truth + rng.integers(-1, 2, 40), truth]).clip(0)
+    ratings = np.column_stack([truth, truth + rng.integers(-1, 2, 40),
+                               truth]).clip(0)
     icc = icc_two_way_random(ratings)
     assert icc.ci_low < icc.value < icc.ci_high
 
@@ -174,9 +177,8 @@ def test_cluster_jackknife_against_a_hand_loop_over_sklearn():
         kappa_features(ratings), clusters,
         lambda sums: kappa_from_sums(sums, 2))
     estimate = cohen_kappa_score(ratings[:, 0], ratings[:, 1])
-    left_out = np.array([
-        cohen_kappa_score(*ratings[clusters != c].T) for c in range(16)
-    ])
+    left_out = np.array(
+        [cohen_kappa_score(*ratings[clusters != c].T) for c in range(16)])
     std_error = np.sqrt(15 / 16 * ((left_out - left_out.mean())**2).sum())
     half_width = t_distribution.ppf(0.975, 15) * std_error
     assert interval.std_error == pytest.approx(std_error)
@@ -199,23 +201,26 @@ def test_cluster_jackknife_is_close_to_the_analytic_interval():
 def test_cluster_jackknife_undefined_cases():
     ratings = np.array([[1, 1], [0, 0], [0, 0], [1, 0]])
     statistic = lambda sums: kappa_from_sums(sums, 2)  # noqa: E731
-    one_cluster = cluster_jackknife_interval(
-        kappa_features(ratings), [0] * 4, statistic)
+    one_cluster = cluster_jackknife_interval(kappa_features(ratings), [0] * 4,
+                                             statistic)
     assert np.isnan(one_cluster.ci_low) and one_cluster.num_clusters == 1
     # leaving out the only case with positives leaves kappa undefined
-    undefined = cluster_jackknife_interval(
-        kappa_features(ratings), [0, 1, 1, 0], statistic)
+    undefined = cluster_jackknife_interval(kappa_features(ratings),
+                                           [0, 1, 1, 0], statistic)
     assert np.isnan(undefined.ci_low)
 
 
-@pytest.mark.parametrize('value,scale,band', [
-    (0.39, 'cicchetti', 'poor'), (0.40, 'cicchetti', 'fair'),
-    (0.6, 'cicchetti', 'good'), (0.75, 'cicchetti', 'excellent'),
-    (-0.2, 'cicchetti', 'poor'), (-0.01, 'landis-koch', 'poor'),
-    (0.1, 'landis-koch', 'slight'), (0.5, 'landis-koch', 'moderate'),
-    (0.7, 'landis-koch', 'substantial'), (0.81, 'landis-koch',
-                                          'almost perfect'),
-    (float('nan'), 'cicchetti', '')
-])
+@pytest.mark.parametrize('value,scale,band',
+                         [(0.39, 'cicchetti', 'poor'),
+                          (0.40, 'cicchetti', 'fair'),
+                          (0.6, 'cicchetti', 'good'),
+                          (0.75, 'cicchetti', 'excellent'),
+                          (-0.2, 'cicchetti', 'poor'),
+                          (-0.01, 'landis-koch', 'poor'),
+                          (0.1, 'landis-koch', 'slight'),
+                          (0.5, 'landis-koch', 'moderate'),
+                          (0.7, 'landis-koch', 'substantial'),
+                          (0.81, 'landis-koch', 'almost perfect'),
+                          (float('nan'), 'cicchetti', '')])
 def test_agreement_bands(value, scale, band):
     assert agreement_band(value, scale) == band
