@@ -230,7 +230,7 @@ def check_duplicates(coco: Mapping,
                      progress: bool = True) -> List[DuplicatePair]:
     """Fingerprint the images of ``coco`` that have no fingerprint yet
     (from ``image_dir``; None: every record must have one), find the
-    duplicates and name each pair in a warning.
+    duplicates and print the number of pairs and each pair's images.
 
     Returns:
         list[DuplicatePair]: For :func:`duplicate_groups`.
@@ -239,15 +239,10 @@ def check_duplicates(coco: Mapping,
         add_fingerprints(coco, image_dir, progress)
     pairs = find_duplicates(fingerprints_of(coco, source), max_distance)
     exact = sum(pair.exact for pair in pairs)
-    if pairs:
-        print_log(
-            f'{exact} exact and {len(pairs) - exact} near duplicate pairs; '
-            'each group of duplicates is kept in one split:\n' +
-            describe_pairs(coco, pairs),
-            logger='current',
-            level=logging.WARNING)
-    else:
-        print_log('no duplicate images', logger='current')
+    # printed, as the converters' summary table is: it is their report
+    print(f'duplicate images: {exact} exact and {len(pairs) - exact} near '
+          'pairs' + (', each group kept in one split:\n' +
+                     describe_pairs(coco, pairs) if pairs else ''))
     return pairs
 
 

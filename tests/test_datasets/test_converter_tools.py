@@ -147,3 +147,52 @@ def test_split_tool_rejects_a_file_without_case_metadata(
 def test_tools_have_help(name, monkeypatch, capsys):
     assert run_tool(name, '--help', monkeypatch=monkeypatch) == 0
     assert 'usage:' in capsys.readouterr().out
+
+
+def test_ratios_name_exactly_the_splits_written(dicom_dir, grazpedwri_root,
+                                                tmp_path, monkeypatch):
+    graz_out = tmp_path / 'graz'
+    assert run_tool(
+        'grazpedwri_to_coco',
+        grazpedwri_root,
+        '--out-dir',
+        graz_out,
+        '--ratios',
+        'train=0.8',
+        'test=0.2',
+        monkeypatch=monkeypatch) == 0
+    assert sorted(p.name for p in graz_out.iterdir()) == [
+        'all.json', 'test.json', 'train.json'
+    ]
+    out_dir = tmp_path / 'dicom_out'
+    assert run_tool(
+        'dicom_to_coco', dicom_dir, '--out-dir', out_dir,
+        monkeypatch=monkeypatch) == 0  # the default: train, val, test
+    assert sorted(p.name for p in out_dir.iterdir()) == [
+        'all.json', 'test.json', 'train.json', 'val.json'
+    ]
+    resplit = tmp_path / 'resplit'
+    assert run_tool(
+        'split_by_patient',
+        out_dir / 'all.json',
+        '--out-dir',
+        resplit,
+        '--ratios',
+        'train=0.8',
+        'test=0.2',
+        monkeypatch=monkeypatch) == 0
+    assert sorted(p.name for p in resplit.iterdir()) == [
+        'all.json', 'test.json', 'train.json'
+    ]
+
+
+@pytest.mark.parametrize('bad', [['train'], ['train=x'], ['=1'],
+                                 ['train=1', 'train=2']])
+def test_bad_ratios_are_usage_errors(bad, tmp_path, monkeypatch, capsys):
+    assert run_tool(
+        'split_by_patient',
+        tmp_path / 'all.json',
+        '--ratios',
+        *bad,
+        monkeypatch=monkeypatch) == 2
+    assert '--ratios' in capsys.readouterr().err

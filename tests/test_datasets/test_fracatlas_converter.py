@@ -1,11 +1,15 @@
 """FracAtlas converter on a fixture in FracAtlas's layout."""
+import csv
 import json
+from pathlib import Path
 
 import pytest
 
 from mmdet_famo.datasets.coco_builder import (DatasetRecordError,
                                               check_fracture_coco)
-from mmdet_famo.datasets.converters import convert_fracatlas, official_split
+from mmdet_famo.datasets.converters import (convert_fracatlas,
+                                            fracatlas_flag_counts,
+                                            official_split)
 from mmdet_famo.datasets.splits import find_leakage
 
 COCO_FILE = ('Annotations', 'COCO JSON', 'COCO_fracture_masks.json')
@@ -125,3 +129,53 @@ def test_size_disagreement_is_named(fracatlas_root):
             DatasetRecordError,
             match='IMG1.jpg is 61x50 in the annotations but 60x50'):
         convert_fracatlas(fracatlas_root, progress=False)
+
+
+def csv_column_sums(path, columns):
+    """The number of rows with 1 in each column, read with the csv module."""
+    with open(path, newline='', encoding='utf-8-sig') as f:
+        rows = list(csv.DictReader(f))
+    return {c: sum(row[c].strip() == '1' for row in rows) for c in columns}
+
+
+FLAG_COLUMNS = ('hand', 'leg', 'hip', 'shoulder', 'mixed', 'hardware',
+                'multiscan', 'frontal', 'lateral', 'oblique')
+
+
+def test_every_flag_is_kept_and_the_counts_match_dataset_csv(
+        fracatlas_root, tmp_path):
+    # hardware on IMG4 and a second multiscan image, set by hand
+    path = fracatlas_root / 'dataset.csv'
+    lines = path.read_text().splitlines()
+    lines[4] = 'IMG4.jpg,0,0,1,0,0,1,1,0,0,0,0,1'
+    path.write_text('\n'.join(lines) + '\n')
+    coco = convert_fracatlas(fracatlas_root, progress=False)
+    flags = {
+        i['file_name']: (i['body_part'], i['body_parts'], i['views'],
+                         i['hardware'], i['multiscan'])
+        for i in coco['images']
+    }
+    assert flags == {
+        'Fractured/IMG1.jpg': ('hand', ['hand'], ['frontal'], False, False),
+        # hand + shoulder + mixed: 'mixed' alone, but every flag kept
+        'Fractured/IMG2.jpg':
+        ('mixed', ['hand', 'shoulder', 'mixed'], ['lateral'], False, False),
+        'Non_fractured/IMG3.jpg':
+        ('leg', ['leg'], ['frontal', 'lateral'], False, True),
+        'Non_fractured/IMG4.jpg': ('hip', ['hip'], ['oblique'], True, True),
+    }
+    counts = fracatlas_flag_counts(coco)
+    assert counts == csv_column_sums(path, FLAG_COLUMNS)
+    assert counts['hand'] == 2 and counts['multiscan'] == 2
+
+
+SAMPLE = Path('/work/shared/fixtures/fracatlas-sample')
+
+
+@pytest.mark.skipif(
+    not SAMPLE.is_dir(), reason='the FracAtlas sample is not present')
+def test_sample_flag_counts_match_its_dataset_csv(tmp_path):
+    coco = convert_fracatlas(SAMPLE, progress=False)
+    assert fracatlas_flag_counts(coco) == csv_column_sums(
+        SAMPLE / 'dataset.csv', FLAG_COLUMNS)
+    assert len(coco['images']) == 28
