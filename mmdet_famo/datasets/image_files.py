@@ -248,12 +248,13 @@ def read_raster(path: str) -> np.ndarray:
     if image.ndim == 3:
         if image.shape[2] == 1:
             image = image[..., 0]
-        elif image.shape[2] != 3 or not is_grey(image):
-            raise RadiographError(
-                path, f'colour image ({image.shape[2]} channels that differ); '
-                'radiographs must be greyscale')
         else:
-            image = np.ascontiguousarray(image[..., 0])
+            grey = grey_channel(image)
+            if grey is None:
+                raise RadiographError(
+                    path, f'colour image ({image.shape[2]} channels that '
+                    'differ); radiographs must be greyscale')
+            image = grey
     if image.dtype not in (np.uint8, np.uint16) or image.size == 0:
         raise RadiographError(
             path, f'unsupported image ({image.dtype}, shape {image.shape}); '
@@ -261,8 +262,13 @@ def read_raster(path: str) -> np.ndarray:
     return image
 
 
-def is_grey(image: np.ndarray) -> bool:
-    """Whether the three channels of an H x W x 3 image are equal."""
+def grey_channel(image: np.ndarray) -> Optional[np.ndarray]:
+    """The first channel of an H x W x C image if its channels are three and
+    equal, else None."""
+    if image.shape[2] != 3:
+        return None
     first, second, third = cv2.split(image)
-    return cv2.norm(first, second, cv2.NORM_INF) == 0 and cv2.norm(
-        first, third, cv2.NORM_INF) == 0
+    if cv2.norm(first, second, cv2.NORM_INF) or cv2.norm(
+            first, third, cv2.NORM_INF):
+        return None
+    return first
