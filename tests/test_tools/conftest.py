@@ -51,6 +51,6 @@ def tiny_config(phantom_root, tmp_path):
     path = tmp_path / 'tiny_famo.py'
     path.write_text(
         TINY_CONFIG.format(
-            base=osp.join(ROOT, 'configs/demo/famo_faster-rcnn_r18_fpn_phantom.py'),
+            base=osp.join(ROOT, 'configs/demo/famo_faster-rcnn_r18_fpn_1xb8-3e_phantom.py'),
             data_root=phantom_root + '/'))
     return str(path)
