@@ -41,8 +41,9 @@ def test_file_and_tags(tmp_path):
             ds.SOPInstanceUID) == ('PH0042', TAGS.study_instance_uid,
                                    TAGS.series_instance_uid,
                                    TAGS.sop_instance_uid)
-    assert (ds.Modality, ds.BodyPartExamined, ds.ViewPosition, ds.Laterality,
-            ds.ImageLaterality) == ('CR', 'WRIST', 'LL', 'L', 'L')
+    assert (ds.Modality, ds.BodyPartExamined, ds.ViewPosition,
+            ds.ImageLaterality) == ('CR', 'WRIST', 'LL', 'L')
+    assert 'Laterality' not in ds  # not sent beside Image Laterality
     assert [float(v) for v in ds.ImagerPixelSpacing] == [0.143, 0.143]
     assert (ds.Rows, ds.Columns, ds.BitsAllocated, ds.SamplesPerPixel,
             ds.PixelRepresentation) == (20, 30, 16, 1, 0)
@@ -56,7 +57,7 @@ def test_dx_without_laterality(tmp_path):
     ds = pydicom.dcmread(path)
     assert ds.SOPClassUID == DigitalXRayImageStorageForPresentation
     assert ds.PresentationIntentType == 'FOR PRESENTATION'
-    assert 'Laterality' not in ds and 'ImageLaterality' not in ds
+    assert 'Laterality' not in ds and ds.ImageLaterality == 'U'  # unpaired
 
 
 @pytest.mark.parametrize('photometric, bits, slope, intercept', [

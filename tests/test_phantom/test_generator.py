@@ -75,7 +75,7 @@ def test_dicom_tags_match_the_records(phantom):
         assert view_from_view_position(ds.ViewPosition) == image['view']
         assert (ds.Rows, ds.Columns) == (image['height'], image['width'])
         assert ds.Modality in ('DX', 'CR')
-        assert ('Laterality' in ds) == (image['body_part'] != 'pelvis')
+        assert (ds.ImageLaterality != 'U') == (image['body_part'] != 'pelvis')
         study_uids[image['case_id']].add(ds.StudyInstanceUID)
         sop_uids.add(ds.SOPInstanceUID)
         photometrics.add(ds.PhotometricInterpretation)
