@@ -20,6 +20,7 @@ from typing import Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 from sklearn.exceptions import UndefinedMetricWarning
+from terminaltables import AsciiTable
 
 from .functional import (COCO_IOU_THRS, LevelScores, auc_confidence_interval,
                          average_precision, case_scores, froc_sensitivity,
@@ -322,6 +323,34 @@ class FigureMaker:
             f'{name}_ci_low': low,
             f'{name}_ci_high': high
         }
+
+
+def summary_table(figures: Figures,
+                  points: Optional[OperatingPoints]) -> str:
+    """The summary as a table: AP, then sensitivity, specificity and
+    AUC per level with their intervals."""
+
+    def cell(key: str) -> str:
+        if key not in figures:
+            return '-'
+        low, high = figures.get(f'{key}_ci_low'), \
+            figures.get(f'{key}_ci_high')
+        text = f'{figures[key]:.3f}'
+        return text if low is None else f'{text} [{low:.3f}, {high:.3f}]'
+
+    rows = [['level', 'sensitivity', 'specificity', 'AUC (localised score)']]
+    rows.append(['fracture', cell('box_sensitivity'),
+                 'precision ' + cell('box_precision'),
+                 f"AP50 {figures['box_AP50']:.3f}, "
+                 f"mAP {figures['box_mAP']:.3f}"])
+    for level in ('image', 'case'):
+        rows.append([level, cell(f'{level}_sensitivity'),
+                     cell(f'{level}_specificity'), cell(f'{level}_auc')])
+    table = AsciiTable(rows, title='FractureCaseMetric').table
+    if points is None:
+        return table
+    return f'{table}\nsuspected {points.suspected.describe()}\n' \
+        f'definite {points.definite.describe()}'
 
 
 def _levels(points: Optional[OperatingPoints]):

@@ -14,12 +14,12 @@ import numpy as np
 import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
-from terminaltables import AsciiTable
 
 from mmdet.registry import METRICS
 from mmdet.structures.bbox import get_box_tensor
 from .. import run_files
-from ..fracture_figures import FigureMaker, ScoredImages, score_images
+from ..fracture_figures import (FigureMaker, ScoredImages, score_images,
+                                summary_table)
 from ..functional import CI_METHODS, FROC_FPS_PER_IMAGE, OVERLAP_CRITERIA
 from ..operating_points import (DEFINITE_METHODS, OperatingPoints,
                                 choose_operating_points,
@@ -250,7 +250,7 @@ class FractureCaseMetric(BaseMetric):
         logger = MMLogger.get_current_instance()
         if points is None:
             logger.warning(NO_OPERATING_POINT)
-        logger.info('\n' + self._summary_table(figures, points))
+        logger.info('\n' + summary_table(figures, points))
         if self.output_dir is not None:
             run_files.write_run(self.output_dir, scored, points, figures,
                                 self.threshold_record,
@@ -305,33 +305,6 @@ class FractureCaseMetric(BaseMetric):
                               reason='; '.join(str(w.message)
                                                for w in caught), **details)
         return points, dict(points.to_record(), **details)
-
-    def _summary_table(self, figures: dict,
-                       points: Optional[OperatingPoints]) -> str:
-        """The summary as a table: AP, then sensitivity, specificity and
-        AUC per level with their intervals."""
-
-        def cell(key: str) -> str:
-            if key not in figures:
-                return '-'
-            low, high = figures.get(f'{key}_ci_low'), \
-                figures.get(f'{key}_ci_high')
-            text = f'{figures[key]:.3f}'
-            return text if low is None else f'{text} [{low:.3f}, {high:.3f}]'
-
-        rows = [['level', 'sensitivity', 'specificity', 'AUC (localised score)']]
-        rows.append(['fracture', cell('box_sensitivity'),
-                     'precision ' + cell('box_precision'),
-                     f"AP50 {figures['box_AP50']:.3f}, "
-                     f"mAP {figures['box_mAP']:.3f}"])
-        for level in ('image', 'case'):
-            rows.append([level, cell(f'{level}_sensitivity'),
-                         cell(f'{level}_specificity'), cell(f'{level}_auc')])
-        table = AsciiTable(rows, title='FractureCaseMetric').table
-        if points is None:
-            return table
-        return f'{table}\nsuspected {points.suspected.describe()}\n' \
-            f'definite {points.definite.describe()}'
 
 
 def _as_numpy(data) -> np.ndarray:
