@@ -33,9 +33,9 @@ from mmdet_famo.evaluation.functional import paired_delong_test  # noqa: E402
 #: (metric name of FractureCaseMetric, label) of the headline figures.
 HEADLINE = (
     ('fracture/box_AP50', 'per-fracture AP50'),
-    ('fracture/image_localised_auc', 'per-image localised AUC'),
-    ('fracture/image_auc', 'per-image AUC'),
-    ('fracture/case_auc', 'per-case AUC'),
+    ('fracture/image_auc', 'per-image AUC (localised)'),
+    ('fracture/case_auc', 'per-case AUC (localised)'),
+    ('fracture/image_max_score_auc', 'per-image AUC of the top box score'),
     ('fracture/image_sensitivity', 'per-image sensitivity'),
     ('fracture/image_specificity', 'per-image specificity'),
     ('fracture/case_sensitivity', 'per-case sensitivity'),
@@ -43,10 +43,10 @@ HEADLINE = (
 )
 #: AUC metric to (score table, score column) for seed 0's DeLong test.
 DELONG_SCORES = {
-    'fracture/image_localised_auc': ('per_image_scores.csv',
-                                     'localised_score'),
-    'fracture/image_auc': ('per_image_scores.csv', 'image_score'),
-    'fracture/case_auc': ('per_case_scores.csv', 'case_score'),
+    'fracture/image_auc': ('per_image_scores.csv', 'localised_score'),
+    'fracture/case_auc': ('per_case_scores.csv', 'localised_score'),
+    'fracture/image_max_score_auc': ('per_image_scores.csv',
+                                     'max_box_score'),
 }
 MODELS = ('famo', 'baseline')
 

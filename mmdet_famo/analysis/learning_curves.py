@@ -24,7 +24,7 @@ from mmdet_famo.evaluation.file_io import write_atomically
 #: The validation metrics plotted by default: (scalar name, label).
 DEFAULT_METRICS: Tuple[Tuple[str, str], ...] = (
     ('fracture/box_AP50', 'per-fracture AP50'),
-    ('fracture/image_localised_auc', 'per-image localised AUC'),
+    ('fracture/image_auc', 'per-image AUC'),
     ('fracture/case_auc', 'per-case AUC'),
 )
 LEARNING_CURVES_FILE = 'learning_curves.png'

@@ -55,7 +55,7 @@ def test_curves_read_in_order_later_runs_replacing_earlier(work_dir):
                                [0.65, 0.8])
     # not logged: nan, not an error
     assert np.isnan(
-        curves.val_metrics['fracture/image_localised_auc']).all()
+        curves.val_metrics['fracture/image_auc']).all()
 
 
 def test_table_and_report_section(work_dir, tmp_path):
