@@ -43,6 +43,13 @@ def parse_args() -> argparse.Namespace:
         default=['fracture'],
         help='category names in --coco that are fractures; the others are '
         'dropped')
+    parser.add_argument(
+        '--allow-modality',
+        action='append',
+        default=[],
+        metavar='MOD',
+        help='also accept DICOM files of this Modality; only projection '
+        'radiographs (CR, DX) are accepted by default. Repeat for several')
     add_split_arguments(parser)
     add_duplicate_arguments(parser)
     return parser.parse_args()
@@ -56,7 +63,8 @@ def main() -> None:
             coco_file=args.coco,
             mask_dir=args.mask_dir,
             suffix=args.suffix,
-            fracture_categories=args.fracture_categories)
+            fracture_categories=args.fracture_categories,
+            allowed_modalities=args.allow_modality)
         groups = duplicate_groups_from_args(coco, args.dicom_dir, args)
     splits = split_by_patient(coco, args.ratios, args.seed, groups)
     write_splits(args.out_dir, coco, splits)

@@ -30,6 +30,7 @@ from pydicom.errors import InvalidDicomError
 from tqdm import tqdm
 
 from ..coco_builder import CocoBuilder, DatasetRecordError
+from ..modalities import modality_refusal
 
 VIEW_POSITIONS = {
     'AP': 'ap',
@@ -57,7 +58,8 @@ def convert_dicom_folder(dicom_dir: Union[str, Path],
                          mask_dir: Optional[Union[str, Path]] = None,
                          suffix: str = '.dcm',
                          fracture_categories: Sequence[str] = ('fracture', ),
-                         progress: bool = True) -> dict:
+                         progress: bool = True,
+                         allowed_modalities: Sequence[str] = ()) -> dict:
     """Build the COCO dict of a DICOM folder and its segmentations.
 
     Args:
@@ -69,6 +71,9 @@ def convert_dicom_folder(dicom_dir: Union[str, Path],
         fracture_categories: Category names in ``coco_file`` that are
             fractures; the file's other categories are dropped.
         progress: Show a progress bar.
+        allowed_modalities: Modalities accepted besides projection
+            radiographs (see :mod:`mmdet_famo.datasets.modalities`); a file
+            of another modality is refused, naming it and why.
 
     Returns:
         dict: The COCO dict in the package's format.
@@ -90,7 +95,7 @@ def convert_dicom_folder(dicom_dir: Union[str, Path],
     builder = CocoBuilder()
     for file_name in tqdm(file_names, desc='DICOM', disable=not progress):
         record = records.get(file_name, {})
-        facts = read_dicom_facts(dicom_dir / file_name)
+        facts = read_dicom_facts(dicom_dir / file_name, allowed_modalities)
         for key in ('width', 'height'):
             if key in record and int(record[key]) != facts[key]:
                 raise DatasetRecordError(
@@ -114,14 +119,20 @@ def convert_dicom_folder(dicom_dir: Union[str, Path],
     return builder.to_dict()
 
 
-def read_dicom_facts(path: Path) -> dict:
-    """Size, case, patient, body part and view from a DICOM header."""
+def read_dicom_facts(path: Path,
+                     allowed_modalities: Sequence[str] = ()) -> dict:
+    """Size, case, patient, body part and view from a DICOM header; a file
+    that is not a projection radiograph (nor an allowed modality) is
+    refused."""
     try:
         ds = pydicom.dcmread(path, stop_before_pixels=True)
         rows, columns = int(ds.Rows), int(ds.Columns)
     except (InvalidDicomError, AttributeError, OSError) as e:
         raise DatasetRecordError(
             f'{path}: not a readable DICOM image ({e})') from e
+    refusal = modality_refusal(ds, allowed_modalities)
+    if refusal:
+        raise DatasetRecordError(f'{path}: {refusal}')
     return dict(
         width=columns,
         height=rows,
