@@ -204,7 +204,7 @@ def decode_raster(path: str, data: bytes) -> np.ndarray:
         with reading(path, 'corrupt JPEG'):
             exif, scan = jpeg_header(file)
             orientation = exif_orientation(exif)
-        if scan is None or data.find(JPEG_END, scan) < 0:
+        if scan is None or data.rfind(JPEG_END, scan) < 0:
             raise RadiographError(
                 path, 'truncated JPEG: no end-of-image marker (FFD9) after '
                 'its image data')

@@ -144,7 +144,7 @@ def is_affine(levels: np.ndarray) -> bool:
     """Whether a display-level table is a non-constant affine map (identity,
     rescale, inversion)."""
     steps = np.diff(levels)
-    return steps[0] != 0 and np.allclose(steps, steps[0])
+    return bool(steps[0] != 0 and np.ptp(steps) <= 1e-9 * abs(steps[0]))
 
 
 def stretch_uint8(stored: np.ndarray, levels: np.ndarray) -> np.ndarray:
