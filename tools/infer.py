@@ -3,7 +3,7 @@ boxes with their levels (suspected, definite), per-image and per-case
 verdicts, overlays, a JSON report and, on request, DICOM results out.
 
     python tools/infer.py CONFIG CHECKPOINT INPUT [INPUT ...] \\
-        --out-dir OUT --threshold-file work_dirs/val/operating_threshold.json \\
+        --out-dir OUT --threshold-file work_dirs/val \\
         [--sr] [--presentation-state] [--secondary-capture]
 
 A thin command line over :func:`mmdet_famo.apis.infer_radiographs` (see

@@ -23,11 +23,11 @@ def draw_findings(image: np.ndarray, bboxes: np.ndarray, scores: np.ndarray,
 
     A definite finding (score at least the definite threshold) is a solid
     box in the palette's crimson, a suspected one (at least the suspected
-    threshold) a dashed yellow box, its score in the same colour; boxes below the suspected threshold are
-    not drawn: the overlay shows what the verdicts rest on. Definite
-    findings are drawn last, over suspected ones. Line width and text grow
-    with the image (about 1/400 of its longer side), so boxes read the same
-    on any detector size.
+    threshold) a dashed yellow box, each with its score in its colour;
+    boxes below the suspected threshold are not drawn: the overlay shows
+    what the verdicts rest on. Definite findings are drawn last, over
+    suspected ones. Line width and text grow with the image (about 1/400 of
+    its longer side), so boxes read the same on any detector size.
 
     Args:
         image (np.ndarray): H x W or H x W x 3 image, uint8, uint16 or float

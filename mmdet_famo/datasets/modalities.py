@@ -74,11 +74,11 @@ def modality_refusal(ds: Dataset,
                 'projection radiograph (CR or DX); pass --allow-modality '
                 f'{modality} to run it anyway')
     if sop_class and sop_class not in PROJECTION_SOP_CLASSES:
+        remedy = f'pass --allow-modality {modality} to run it anyway' \
+            if modality else 'it has no Modality to allow'
         return (f'SOP class {_sop_class_name(sop_class)} is not a '
                 'projection radiograph for presentation (CR, or DX For '
-                'Presentation); ' + (f'pass --allow-modality {modality} to run '
-                                     'it anyway' if modality else
-                                     'it has no Modality to allow'))
+                f'Presentation); {remedy}')
     return None
 
 
