@@ -6,6 +6,8 @@ import pytest
 from mmdet_famo.phantom import PhantomConfig, generate_phantom_dataset
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TINY_BASE = osp.join(
+    ROOT, 'configs/demo/famo_faster-rcnn_r18_fpn_1xb8-3e_phantom.py')
 TINY_CONFIG = """
 _base_ = {base!r}
 custom_imports = dict(
@@ -51,6 +53,6 @@ def tiny_config(phantom_root, tmp_path):
     path = tmp_path / 'tiny_famo.py'
     path.write_text(
         TINY_CONFIG.format(
-            base=osp.join(ROOT, 'configs/demo/famo_faster-rcnn_r18_fpn_1xb8-3e_phantom.py'),
+            base=TINY_BASE,
             data_root=phantom_root + '/'))
     return str(path)

@@ -17,13 +17,14 @@ TRAIN = osp.join(ROOT, 'tools/train.py')
 
 
 def test_scaled_rate_is_logged_once_and_trained_with(tiny_config, tmp_path):
-    """The tiny config inherits the paper's lr 0.02 for base_batch_size 4
-    with auto_scale_lr on, and trains 1 process x 2 images: 0.02 x 2/4."""
+    """auto_scale_lr on (the paper configs'), lr 0.02 for base_batch_size 4,
+    the tiny config's 1 process x 2 images: 0.02 x 2/4."""
     work_dir = tmp_path / 'work'
     subprocess.run([
         sys.executable, TRAIN, tiny_config, '--work-dir',
         str(work_dir), '--cfg-options', 'train_cfg.max_epochs=1',
-        'param_scheduler=[]'
+        'param_scheduler=[]', 'auto_scale_lr.base_batch_size=4',
+        'optim_wrapper.optimizer.lr=0.02'
     ], check=True, cwd=ROOT, env=dict(os.environ, OMP_NUM_THREADS='1'),
                    capture_output=True, timeout=300)
     (log_dir, ) = [path for path in work_dir.iterdir() if path.is_dir()]
