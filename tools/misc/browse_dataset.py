@@ -7,7 +7,9 @@ MMDetection's ``tools/misc/browse_dataset.py`` for the plugin: the config's
 times to show the spread of the augmentation; ``--seed`` makes a run
 repeatable; files are named by index, case and view (the views of a study
 share file names); a greyscale input (``LoadRadiograph(output='uint16')``
-or ``'float32'``) is shown as grey.
+or ``'float32'``) is shown as grey. Images are drawn as displayed:
+``LoadRadiograph`` applies their EXIF orientation, the one the boxes were
+drawn on.
 
 Example, on the phantom data (``tools/misc/make_phantoms.py data/phantom``)::
 
