@@ -44,7 +44,8 @@ class ScoredImages:
             image-id order.
         box_image (np.ndarray): (N, ) the image of each box.
         box_scores (np.ndarray): (N, ) box scores, image by image.
-        box_ap_is_tp (np.ndarray): (T, N) true positives at COCO's IoU
+        box_ap_match (np.ndarray): (T, N) the fracture index (within its
+            image) each box is matched to, -1 if none, at COCO's IoU
             thresholds and then at ``ap_thrs``, under the AP criterion.
         box_hit (np.ndarray): (N, ) the fracture index (within its image)
             each box hits, -1 if none, under the hit rule.
@@ -56,12 +57,23 @@ class ScoredImages:
     records: List[dict]
     box_image: np.ndarray
     box_scores: np.ndarray
-    box_ap_is_tp: np.ndarray
+    box_ap_match: np.ndarray
     box_hit: np.ndarray
     images: LevelScores
     image_case: np.ndarray
     cases: LevelScores
     case_ids: list
+
+    @property
+    def box_ap_is_tp(self) -> np.ndarray:
+        """(T, N) bool, true positives for AP."""
+        return self.box_ap_match >= 0
+
+    def split_by_image(self, values: np.ndarray) -> List[np.ndarray]:
+        """Box values (last axis) split into one array per image."""
+        ends = np.cumsum(np.bincount(self.box_image,
+                                     minlength=len(self.records)))
+        return np.split(values, ends[:-1], axis=-1)
 
     @property
     def num_fractures(self) -> np.ndarray:
@@ -89,9 +101,9 @@ def score_images(records: List[dict], ap_thrs: Sequence[float],
     scores = np.concatenate([np.zeros(0)] +
                             [r['pred_scores'] for r in records])
     thrs = np.r_[COCO_IOU_THRS, ap_thrs]
-    ap_is_tp = np.concatenate([np.zeros((len(thrs), 0), bool)] + [
+    ap_match = np.concatenate([np.zeros((len(thrs), 0), int)] + [
         match_to_fractures(r['pred_bboxes'], r['pred_scores'], r['gt_bboxes'],
-                           thrs, ap_criterion) >= 0 for r in records
+                           thrs, ap_criterion) for r in records
     ], axis=1)
     box_hit = np.concatenate([np.zeros(0, int)] + [
         match_to_fractures(r['pred_bboxes'], r['pred_scores'], r['gt_bboxes'],
@@ -103,7 +115,7 @@ def score_images(records: List[dict], ap_thrs: Sequence[float],
     image_case = np.array(
         [case_index.setdefault(r['case_id'], len(case_index))
          for r in records], int)
-    return ScoredImages(records, box_image, scores, ap_is_tp, box_hit,
+    return ScoredImages(records, box_image, scores, ap_match, box_hit,
                         images, image_case,
                         case_scores(image_case, len(case_index), images),
                         list(case_index))
@@ -266,18 +278,27 @@ class FigureMaker:
         aspect-ratio and orientation bin (see :mod:`.functional.box_shapes`);
         orientation only when every fracture is annotated with one."""
         records = scored.records
-        gt_bins = {'aspect': [aspect_ratio_bins(r['gt_bboxes'])
-                              for r in records]}
-        pred_bins = {'aspect': [aspect_ratio_bins(r['pred_bboxes'])
-                                for r in records]}
-        orientations = [r['gt_orientations'] for r in records]
+        gt_counts = np.cumsum(scored.num_fractures)[:-1]
+        all_gts = np.concatenate([np.zeros((0, 4))] +
+                                 [r['gt_bboxes'] for r in records])
+        all_preds = np.concatenate([np.zeros((0, 4))] +
+                                   [r['pred_bboxes'] for r in records])
+        gt_bins = {'aspect': np.split(aspect_ratio_bins(all_gts), gt_counts)}
+        pred_bins = {
+            'aspect': scored.split_by_image(aspect_ratio_bins(all_preds))
+        }
+        orientations = [
+            r.get('gt_orientations') or [None] * len(r['gt_bboxes'])
+            for r in records
+        ]
         if all(o is not None for per_image in orientations
                for o in per_image) and any(orientations):
-            gt_bins['orientation'] = [orientation_bins(o)
-                                      for o in orientations]
-            pred_bins['orientation'] = [
-                box_orientation_bins(r['pred_bboxes']) for r in records
-            ]
+            gt_bins['orientation'] = np.split(
+                orientation_bins(np.concatenate(orientations)), gt_counts)
+            pred_bins['orientation'] = scored.split_by_image(
+                box_orientation_bins(all_preds))
+        # COCO's 0.5 is the first AP threshold
+        matched = scored.split_by_image(scored.box_ap_match[0])
         # the fracture each kept box hits, per image
         detected = [np.zeros(len(r['gt_bboxes']), bool) for r in records]
         if points is not None:
@@ -296,7 +317,7 @@ class FigureMaker:
                     [r['pred_scores'] for r in records],
                     [r['gt_bboxes'] for r in records], in_bin,
                     [b == name for b in pred_bins[kind]], 0.5,
-                    self.ap_criterion)
+                    self.ap_criterion, matched)
                 figures[key + 'num_fractures'] = int(sum(map(np.sum,
                                                              in_bin)))
                 if points is not None:

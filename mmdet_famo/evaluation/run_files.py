@@ -97,7 +97,7 @@ def write_detections(path: str, records: List[dict]) -> None:
                     body_part=r['body_part'],
                     view=r['view'],
                     gt_bboxes=r['gt_bboxes'].tolist(),
-                    gt_orientations=r['gt_orientations'],
+                    gt_orientations=r.get('gt_orientations'),
                     pred_bboxes=r['pred_bboxes'].tolist(),
                     pred_scores=r['pred_scores'].tolist()) for r in records
             ]))

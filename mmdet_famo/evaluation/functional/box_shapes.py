@@ -19,7 +19,7 @@ AP over a bin is defined as COCO defines it for area ranges: fractures
 outside the bin are ignored, detections matched to them are ignored, and
 an unmatched detection counts in the bin of its own box.
 """
-from typing import Dict, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 
@@ -81,7 +81,9 @@ def subset_average_precision(pred_bboxes: Sequence[np.ndarray],
                              gt_in_subset: Sequence[np.ndarray],
                              pred_in_subset: Sequence[np.ndarray],
                              thr: float = 0.5,
-                             criterion: str = 'iou') -> float:
+                             criterion: str = 'iou',
+                             matched: Optional[Sequence[np.ndarray]] = None
+                             ) -> float:
     """COCO AP of the fractures of a subset (as COCO's area ranges).
 
     Args:
@@ -93,25 +95,34 @@ def subset_average_precision(pred_bboxes: Sequence[np.ndarray],
             whether a detection's own box falls in the subset.
         thr (float): Overlap threshold. Defaults to 0.5.
         criterion (str): Overlap criterion. Defaults to 'iou'.
+        matched (Sequence[np.ndarray], optional): Per image, the matching
+            of :func:`match_to_fractures` at ``thr`` without ignored
+            fractures, if at hand: an image whose fractures are all in or
+            all out of the subset is then not matched again (ignoring all
+            or none changes no match).
 
     Returns:
         float: The AP; nan (with a warning) without fractures in the subset.
     """
     scores, is_tp = [np.zeros(0)], [np.zeros(0, bool)]
     num_gts = 0
-    for bboxes, box_scores, gts, gt_kept, pred_kept in zip(
+    if matched is None:
+        matched = [None] * len(pred_scores)
+    for bboxes, box_scores, gts, gt_kept, pred_kept, image_matched in zip(
             pred_bboxes, pred_scores, gt_bboxes, gt_in_subset,
-            pred_in_subset):
+            pred_in_subset, matched):
         gt_kept = np.asarray(gt_kept, dtype=bool).reshape(-1)
         box_scores = np.asarray(box_scores, dtype=np.float64).reshape(-1)
-        matched = match_to_fractures(bboxes, box_scores, gts, thr, criterion,
-                                     ~gt_kept)[0]
+        if image_matched is None or 0 < gt_kept.sum() < len(gt_kept):
+            image_matched = match_to_fractures(bboxes, box_scores, gts, thr,
+                                               criterion, ~gt_kept)[0]
+        matched_gt = np.asarray(image_matched, dtype=int)
         # index -1 (unmatched) reads the appended False, unused by where
-        counted = np.where(matched >= 0,
-                           np.append(gt_kept, False)[matched],
+        counted = np.where(matched_gt >= 0,
+                           np.append(gt_kept, False)[matched_gt],
                            np.asarray(pred_kept, dtype=bool).reshape(-1))
         scores.append(box_scores[counted])
-        is_tp.append(matched[counted] >= 0)
+        is_tp.append(matched_gt[counted] >= 0)
         num_gts += int(gt_kept.sum())
     return float(
         average_precision(np.concatenate(scores), np.concatenate(is_tp),
