@@ -54,8 +54,10 @@ def write_jpegs(folder: str) -> List[str]:
             np.exp(-((x - c) / (columns / 20))**2)
             for c in (0.42 * columns + 0.02 * y, 0.58 * columns - 0.01 * y))
         noise = np.random.default_rng(0).normal(0, 0.02, y.shape)
-        image = np.rint(8 + 230 * np.clip(0.5 * tissue + 0.8 * bones + noise,
-                                          0, 1)).astype(np.uint8)
+        image = np.rint(
+            8 +
+            230 * np.clip(0.5 * tissue + 0.8 * bones + noise, 0, 1)).astype(
+                np.uint8)
         path = osp.join(folder, f'{columns}x{rows}.jpg')
         cv2.imwrite(path, cv2.merge([image] * channels))
         paths.append(path)
@@ -134,8 +136,9 @@ def main() -> None:
             image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
             size = f'{image.shape[1]} x {image.shape[0]}'
             groups.setdefault(size, []).append(path)
-        print(f'{source}, mean over images of the per-image median and minimum '
-              'milliseconds:')
+        print(
+            f'{source}, mean over images of the per-image median and minimum '
+            'milliseconds:')
         for size, group in sorted(groups.items()):
             print(f'  {size} ({len(group)} images):')
             for statistic, seconds in mean_times(loaders, group,
@@ -146,6 +149,7 @@ def main() -> None:
                       f'{ours / ref:.2f}x (goal <= 2x); 16-bit path '
                       f"{1000 * seconds['before']:.2f} "
                       f"({seconds['before'] / ref:.2f}x)")
+
 
 if __name__ == '__main__':
     main()

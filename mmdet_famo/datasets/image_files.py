@@ -216,8 +216,9 @@ def decode_raster(path: str, data: bytes) -> np.ndarray:
             raise RadiographError(path,
                                   'truncated PNG: its chunks end before IEND')
     else:
-        with reading(path, "neither DICOM (no 'DICM' at byte 128) nor an "
-                     'image Pillow can identify'):
+        with reading(
+                path, "neither DICOM (no 'DICM' at byte 128) nor an "
+                'image Pillow can identify'):
             image = Image.open(file)
         if image.format == 'TIFF':
             with reading(path, 'cannot decode this TIFF image'):

@@ -315,9 +315,8 @@ class LoadRadiograph(BaseTransform):
             return equalize(stretch_uint8(stored, levels), self.clip_limit,
                             self.tile_grid_size)
         else:
-            image = equalize(
-                to_uint16(stored, levels, lowest, True, padding),
-                self.clip_limit, self.tile_grid_size, padding)
+            image = equalize(to_uint16(stored, levels, lowest, True, padding),
+                             self.clip_limit, self.tile_grid_size, padding)
         if padding is not None:
             image[padding] = 0
         return image

@@ -112,8 +112,7 @@ def to_uint16(stored: np.ndarray,
     Returns:
         np.ndarray: uint16 array of ``stored``'s shape.
     """
-    mask = None if padding is None else np.logical_not(padding).view(
-        np.uint8)
+    mask = None if padding is None else np.logical_not(padding).view(np.uint8)
     if stretch and is_affine(levels):
         # An affine table (identity, rescale, inversion) needs no lookup:
         # stretching the stored values over the image range gives the same.
@@ -133,8 +132,7 @@ def to_uint16(stored: np.ndarray,
     return image
 
 
-def invert_stored(stored: np.ndarray, lowest: int,
-                  count: int) -> np.ndarray:
+def invert_stored(stored: np.ndarray, lowest: int, count: int) -> np.ndarray:
     """``lowest + highest - stored``: stored values mirrored over the range
     of ``count`` values from ``lowest``, in ``stored``'s integer type."""
     return np.subtract(2 * lowest + count - 1, stored, dtype=stored.dtype)
@@ -203,9 +201,10 @@ def equalize(image: np.ndarray,
     Pixel padding is kept out of the histograms: CLAHE runs on the bounding
     box of the non-padding pixels (so padding around the anatomy, the usual
     shutter or collimation border, is simply not there), and padding inside
-    that box is filled with its nearest non-padding value (:func:`fill_padding`)
-    so that it adds copies of the edge's own levels, never a spike at the
-    padding value. The occupied levels are those of non-padding pixels.
+    that box is filled with its nearest non-padding value
+    (:func:`fill_padding`) so that it adds copies of the edge's own levels,
+    never a spike at the padding value. The occupied levels are those of
+    non-padding pixels.
 
     Args:
         image (np.ndarray): uint16 image spanning 0..65535, or uint8 spanning

@@ -72,8 +72,8 @@ def test_browse_draws_boxes_on_the_displayed_image(tmp_path, tagged):
                                    repeats=1,
                                    seed=0)
     drawing = cv2.imread(files[0]).astype(int)
-    grey = (np.abs(drawing[..., 2] - drawing[..., 1]) < 10) & (np.abs(
-        drawing[..., 1] - drawing[..., 0]) < 10)
+    grey = (np.abs(drawing[..., 2] - drawing[..., 1])
+            < 10) & (np.abs(drawing[..., 1] - drawing[..., 0]) < 10)
     # The lower part of the box's inside (the label text lies at its top).
     structure = drawing[y + h // 2:y + h - 4, x + 4:x + w - 4].mean(axis=2)
     if not tagged:
@@ -84,8 +84,8 @@ def test_browse_draws_boxes_on_the_displayed_image(tmp_path, tagged):
     # Inside the box: the bright structure; along its edges: the drawn box.
     assert structure.min() > 200
     edges = np.concatenate([
-        drawing[y, x:x + w], drawing[y + h - 1, x:x + w],
-        drawing[y:y + h, x], drawing[y:y + h, x + w - 1]
+        drawing[y, x:x + w], drawing[y + h - 1, x:x + w], drawing[y:y + h, x],
+        drawing[y:y + h, x + w - 1]
     ])
     assert not grey[y, x] and (np.abs(edges[:, 2] - edges[:, 1]) > 40).mean() \
         > 0.8

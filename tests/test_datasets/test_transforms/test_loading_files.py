@@ -103,15 +103,14 @@ def test_pillow_turns_tiffs_wrong(tmp_path, orientation):
     Should Pillow be fixed, this test fails and can go."""
     display = displayed(np.uint8)
     path = write_oriented(tmp_path / 'turned.tif', display, orientation)
-    stored = np.asarray(
-        Image.fromarray(display).transpose(STORE[orientation]))
+    stored = np.asarray(Image.fromarray(display).transpose(STORE[orientation]))
     with Image.open(path) as image:
         tags = image.tag_v2
         on_disk = np.frombuffer(path.read_bytes(),
                                 np.uint8,
                                 count=tags[256] * tags[257],
-                                offset=tags[273][0]).reshape(tags[257],
-                                                             tags[256])
+                                offset=tags[273][0]).reshape(
+                                    tags[257], tags[256])
         assert tags[0x0112] == orientation
         assert not np.array_equal(np.asarray(image), display)
     assert np.array_equal(on_disk, stored)
@@ -130,13 +129,15 @@ def test_png_exif_after_the_image_data(tmp_path):
     moved.write_bytes(rest[:end] + chunk + rest[end:])
     assert rest.index(b'IDAT') < end
     assert read_display_size(str(moved)) == (90, 60)
-    assert np.array_equal(load(moved, **RAW)['img'],
-                          displayed(np.uint8).astype(np.uint16) * 257)
+    assert np.array_equal(
+        load(moved, **RAW)['img'],
+        displayed(np.uint8).astype(np.uint16) * 257)
 
 
 def jpeg_bytes(shape=(300, 400), seed=0) -> bytes:
     noise = np.random.default_rng(seed).integers(0, 256, shape, np.uint8)
-    return cv2.imencode('.jpg', cv2.GaussianBlur(noise, (9, 9), 0))[1].tobytes()
+    return cv2.imencode('.jpg', cv2.GaussianBlur(noise, (9, 9),
+                                                 0))[1].tobytes()
 
 
 def png_bytes(shape=(300, 400), seed=0) -> bytes:
@@ -158,8 +159,8 @@ def truncated_files(tmp_path) -> dict:
     cases = {
         'JPEG half': (jpeg[:len(jpeg) // 2], 'truncated JPEG'),
         'JPEG no end marker': (jpeg[:-2], 'truncated JPEG'),
-        'JPEG marker in a segment': ((jpeg[:2] + app2 + jpeg[2:])[:-2],
-                                     'truncated JPEG'),
+        'JPEG marker in a segment':
+        ((jpeg[:2] + app2 + jpeg[2:])[:-2], 'truncated JPEG'),
         'JPEG header only': (jpeg[:200], 'truncated JPEG'),
         'PNG half': (png[:len(png) // 2], 'truncated PNG'),
         'PNG no IEND': (png[:-12], 'truncated PNG'),
@@ -194,8 +195,7 @@ def corrupt_rle_dicom(tmp_path) -> Path:
 
 @pytest.mark.parametrize('case', [
     'JPEG half', 'JPEG no end marker', 'JPEG marker in a segment',
-    'JPEG header only', 'PNG half', 'PNG no IEND', 'TIFF half',
-    'not an image'
+    'JPEG header only', 'PNG half', 'PNG no IEND', 'TIFF half', 'not an image'
 ])
 def test_truncated_files_raise_naming_file_and_problem(tmp_path, case):
     path, words = truncated_files(tmp_path)[case]
@@ -241,7 +241,7 @@ def test_skip_counts_and_names_every_unreadable_file(tmp_path):
     try:
         assert all(transform(dict(img_path=str(p))) is None for p in bad)
         assert transform(dict(img_path=str(good)))['img'].shape == (300, 400,
-                                                                     3)
+                                                                    3)
     finally:
         logger.removeHandler(records)
     assert transform.num_skipped == len(bad)

@@ -22,15 +22,15 @@ def anatomy(shape=(48, 64), seed=0) -> np.ndarray:
     y, x = np.mgrid[0:shape[0], 0:shape[1]]
     smooth = np.sin(x / 9.0) * np.cos(
         y / 13.0) + 0.3 * np.random.default_rng(seed).normal(size=shape)
-    return np.rint(600 + (smooth - smooth.min()) / np.ptp(smooth) *
-                   2900).astype(np.uint16)
+    return np.rint(600 +
+                   (smooth - smooth.min()) / np.ptp(smooth) * 2900).astype(
+                       np.uint16)
 
 
 def framed(padding: np.ndarray) -> np.ndarray:
     """:func:`anatomy` at :data:`WINDOW` in a border of ``padding`` values
     (an 80 x 100 array, or a scalar)."""
-    image = np.broadcast_to(np.asarray(padding, np.uint16),
-                            (80, 100)).copy()
+    image = np.broadcast_to(np.asarray(padding, np.uint16), (80, 100)).copy()
     image[WINDOW] = anatomy()
     return image
 
@@ -80,8 +80,8 @@ def test_monochrome1_padding_stays_darkest(tmp_path):
                         BitsStored=12,
                         PhotometricInterpretation='MONOCHROME1',
                         PixelPaddingValue=4095)
-    for kwargs in (dict(output='uint16'),
-                   dict(clip_limit=None, output='uint16')):
+    for kwargs in (dict(output='uint16'), dict(clip_limit=None,
+                                               output='uint16')):
         expected = load(mono2, **kwargs)
         assert np.array_equal(load(mono1, **kwargs), expected)
         assert expected[0, 0] == 0
@@ -124,8 +124,7 @@ def test_interior_padding_does_not_depend_on_its_value(tmp_path):
 
 
 def test_fill_padding_takes_the_nearest_value():
-    image = np.array([[1, 2, 3, 4], [5, 0, 0, 8], [9, 10, 11, 12]],
-                     np.uint16)
+    image = np.array([[1, 2, 3, 4], [5, 0, 0, 8], [9, 10, 11, 12]], np.uint16)
     padding = image == 0
     filled = fill_padding(image, padding)
     assert filled[~padding].tolist() == image[~padding].tolist()
@@ -140,11 +139,11 @@ def test_padding_mask_follows_the_standard(tmp_path):
                     BitsStored=12,
                     PixelPaddingValue=10,
                     PixelPaddingRangeLimit=5))
-    assert padding_mask(ds, stored).tolist() == [[False, True, True, False,
-                                                  False]]
+    assert padding_mask(ds,
+                        stored).tolist() == [[False, True, True, False, False]]
     del ds.PixelPaddingRangeLimit
-    assert padding_mask(ds, stored).tolist() == [[False, False, True, False,
-                                                  False]]
+    assert padding_mask(
+        ds, stored).tolist() == [[False, False, True, False, False]]
     ds.PixelPaddingValue = 7  # no pixel holds it
     assert padding_mask(ds, stored) is None
     del ds.PixelPaddingValue
