@@ -5,7 +5,7 @@ import os
 import os.path as osp
 import tempfile
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, List, Tuple
+from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple
 
 import numpy as np
 import pydicom
@@ -90,6 +90,27 @@ def source_header(path: str) -> Dataset:
         if keyword not in header:
             setattr(header, keyword, '')
     return header
+
+
+def series_laterality(sources: Sequence[Dataset]) -> Optional[str]:
+    """Laterality (0020,0060) of a result series, None to leave it out.
+
+    General Series, Type 2C (PS3.3 C.7.3.1): required for a paired body
+    part when there is no Image Laterality, which results lack. The side of
+    the sources (their Laterality, else their Image Laterality) when they
+    share one, R or L; empty when a source sent an empty or differing
+    Laterality; None when none did (an unpaired part, Image Laterality U).
+    """
+    sides = {
+        str(source.get('Laterality') or source.get('ImageLaterality') or '')
+        for source in sources
+    }
+    side = sides.pop() if len(sides) == 1 else ''
+    if side in ('R', 'L'):
+        return side
+    if any('Laterality' in source for source in sources):
+        return ''
+    return None
 
 
 def save_atomically(ds: Dataset, path: str) -> str:

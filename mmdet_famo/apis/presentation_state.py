@@ -18,6 +18,9 @@ groups of the same Photometric Interpretation and Rescale Slope, Intercept
 and Type (:func:`display_groups`), one presentation state each: one per
 study when its views come from one detector, as they usually do.
 
+The Presentation LUT is INVERSE for MONOCHROME1 images, IDENTITY
+otherwise, so that the image looks as without the presentation state.
+
 Like the SR it carries the source study's Patient and Study modules, so it
 is written only on request.
 """
@@ -30,7 +33,7 @@ from pydicom.uid import generate_uid
 
 from .dicom_objects import (MANUFACTURER, MODEL_NAME,
                             PRESENTATION_STATE_SERIES_NUMBER, AlgorithmInfo,
-                            Finding)
+                            Finding, series_laterality)
 
 #: Level -> (layer name, order, description, CIELab colour). Colours are
 #: CIELab of sRGB yellow (255, 255, 0) and red (255, 0, 0).
@@ -123,7 +126,9 @@ def build_presentation_state(
                             anchor_point_visible=False)
                         for finding in of_level
                     ]))
-    lateralities = {str(source.get('Laterality') or '') for source in sources}
+    # MONOCHROME1 shows low values bright: the Presentation LUT inverts
+    # (PS3.3 C.11.6.1), or a viewer would show the image as a negative
+    inverse = sources[0].PhotometricInterpretation == 'MONOCHROME1'
     presentation_state = hd.pr.GrayscaleSoftcopyPresentationState(
         referenced_images=list(sources),
         series_instance_uid=series_instance_uid or generate_uid(),
@@ -138,9 +143,19 @@ def build_presentation_state(
         content_description=f'{algorithm.name} findings',
         graphic_annotations=annotations,
         graphic_layers=list(layers.values()),
+        presentation_lut_transformation=hd.PresentationLUTTransformation(
+            hd.PresentationLUTShapeValues.INVERSE
+            if inverse else hd.PresentationLUTShapeValues.IDENTITY),
         series_description='mmdet-famo fracture findings (GSPS)')
-    # General Series, Type 2C (PS3.3 C.7.3.1): the side of its images if
-    # they share one, else empty
-    presentation_state.Laterality = lateralities.pop() \
-        if len(lateralities) == 1 else ''
+    # General Series: the body part of the images (it decides whether
+    # Laterality, Type 2C, is required) and their side
+    body_parts = {
+        str(source.get('BodyPartExamined') or '')
+        for source in sources
+    }
+    if len(body_parts) == 1 and '' not in body_parts:
+        presentation_state.BodyPartExamined = body_parts.pop()
+    laterality = series_laterality(sources)
+    if laterality is not None:
+        presentation_state.Laterality = laterality
     return presentation_state

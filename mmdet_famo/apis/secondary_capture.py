@@ -18,7 +18,8 @@ from pydicom.uid import SecondaryCaptureImageStorage, generate_uid
 from mmdet_famo.version import __version__
 
 from .dicom_objects import (MANUFACTURER, SECONDARY_CAPTURE_SERIES_NUMBER,
-                            STUDY_TYPE_2_ATTRIBUTES, save_atomically)
+                            STUDY_TYPE_2_ATTRIBUTES, save_atomically,
+                            series_laterality)
 
 #: Patient (C.7.1.1), General Study (C.7.2.1) and Patient Study (C.7.2.2)
 #: attributes copied from the source; the type 2 ones are written empty
@@ -90,9 +91,11 @@ def write_secondary_capture(path: str,
     # General Image, Type 2C (PS3.3 C.7.6.1): required as the SC has no
     # Image Orientation (Patient); the overlay keeps the source's geometry
     ds.PatientOrientation = source.get('PatientOrientation') or ''
-    for keyword in ('BodyPartExamined', 'Laterality'):  # General Series
-        if keyword in source:
-            ds[keyword] = source[keyword]
+    if 'BodyPartExamined' in source:  # General Series
+        ds.BodyPartExamined = source.BodyPartExamined
+    laterality = series_laterality([source])
+    if laterality is not None:
+        ds.Laterality = laterality
     if 'SOPClassUID' in source and 'SOPInstanceUID' in source:
         reference = Dataset()
         reference.ReferencedSOPClassUID = source.SOPClassUID

@@ -9,7 +9,7 @@ them too, so the loader is tested on them.
 
 The files hold every Type 1, 2 and applicable 2C attribute of their IOD's
 modules (CR Image, PS3.3 A.2; DX Image For Presentation, A.26.1), checked by
-``tests/test_phantom/test_dicom_validity.py`` and dicom3tools' ``dciodvfy``.
+``tests/test_apis/test_dicom_validity.py`` and dicom3tools' ``dciodvfy``.
 The DX IOD allows no rescaling (PS3.3 C.8.11.3, DX Image Module: Rescale
 Slope 1, Intercept 0), so a phantom asked to be DX with another rescale is
 written as CR, whose IOD allows it.

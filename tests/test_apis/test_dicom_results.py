@@ -174,6 +174,16 @@ def test_presentation_states_draw_each_level_in_its_layer(run):
             for layer in state.GraphicLayerSequence
         }
         assert set(layers) == {'SUSPECTED', 'DEFINITE'}
+        photometric = {
+            run.sources[index_of[image.ReferencedSOPInstanceUID]].
+            PhotometricInterpretation
+            for series in state.ReferencedSeriesSequence
+            for image in series.ReferencedImageSequence
+        }
+        assert state.PresentationLUTShape == {
+            ('MONOCHROME1', ): 'INVERSE',
+            ('MONOCHROME2', ): 'IDENTITY'
+        }[tuple(photometric)]
         colours = {
             name: list(layer.GraphicLayerRecommendedDisplayCIELabValue)
             for name, layer in layers.items()
