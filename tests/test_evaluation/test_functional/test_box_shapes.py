@@ -8,6 +8,7 @@ import pytest
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
+from mmdet_famo.evaluation.functional import match_to_fractures
 from mmdet_famo.evaluation.functional.box_shapes import (
     aspect_ratio_bins, box_orientation_bins, orientation_bins,
     subset_average_precision)
@@ -94,6 +95,14 @@ def test_subset_ap_equals_cocoeval_area_ranges(bins):
         assert subset_average_precision(preds_xyxy, scores, gts_xyxy, gt_in,
                                         pred_in) == pytest.approx(
                                             expected, abs=1e-9)
+        # the shortcut through the plain matching gives the same
+        matched = [
+            match_to_fractures(p, s, g, 0.5)[0]
+            for p, s, g in zip(preds_xyxy, scores, gts_xyxy)
+        ]
+        assert subset_average_precision(
+            preds_xyxy, scores, gts_xyxy, gt_in, pred_in,
+            matched=matched) == pytest.approx(expected, abs=1e-9)
         checked += 1
     assert checked > 10
 
