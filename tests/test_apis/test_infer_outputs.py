@@ -143,3 +143,20 @@ def test_identifiers_are_in_outputs_only_on_request(predictor, phantoms,
     assert second['path'].endswith(f"{IDENTIFIERS['PatientID']}.dcm")
     assert named['failures'][0]['path'].endswith('broken.dcm')
     assert not json.loads(plain)['identifiers_included']
+
+
+def test_overlay_draws_definite_solid_and_suspected_dashed():
+    image = np.zeros((120, 120), np.uint8)
+    points = given_operating_points(0.8, suspected=0.4)
+    overlay = draw_findings(image,
+                            np.array([[10., 30., 50., 70.],
+                                      [60., 30., 110., 70.],
+                                      [20., 80., 100., 110.]]),
+                            np.array([0.9, 0.5, 0.3]), points)
+
+    definite_edge = overlay[40:60, 10]
+    suspected_edge = overlay[31:69, 60]
+    assert (definite_edge == (60, 20, 220)).all()  # solid crimson
+    yellow = (suspected_edge == (0, 255, 255)).all(axis=1)
+    assert 0.3 < yellow.mean() < 0.8  # dashes and gaps
+    assert not overlay[81:109, 20].any()  # 0.3: below both, not drawn
