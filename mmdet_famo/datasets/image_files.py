@@ -28,7 +28,7 @@ from typing import BinaryIO, Iterator, Optional, Tuple
 import cv2
 import numpy as np
 import pydicom.errors
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 #: What third-party readers (pydicom and its pixel plugins, Pillow, OpenCV)
 #: raise on a file they cannot read or decode: I/O and format errors
@@ -100,6 +100,13 @@ def exif_orientation(exif: Optional[bytes]) -> int:
     parsed = Image.Exif()
     parsed.load(exif)
     return int(parsed.get(ORIENTATION_TAG) or 1)
+
+
+def read_orientation(path: str, exif: Optional[bytes]) -> int:
+    """:func:`exif_orientation`, a malformed EXIF block being a
+    :class:`RadiographError` (the orientation of the boxes is unknown)."""
+    with reading(path, 'unreadable EXIF block'):
+        return exif_orientation(exif)
 
 
 def jpeg_header(file: BinaryIO) -> Tuple[Optional[bytes], Optional[int]]:
@@ -203,7 +210,7 @@ def decode_raster(path: str, data: bytes) -> np.ndarray:
     if data.startswith(JPEG_START):
         with reading(path, 'corrupt JPEG'):
             exif, scan = jpeg_header(file)
-            orientation = exif_orientation(exif)
+        orientation = read_orientation(path, exif)
         if scan is None or data.rfind(JPEG_END, scan) < 0:
             raise RadiographError(
                 path, 'truncated JPEG: no end-of-image marker (FFD9) after '
@@ -211,20 +218,24 @@ def decode_raster(path: str, data: bytes) -> np.ndarray:
     elif data.startswith(PNG_SIGNATURE):
         with reading(path, 'corrupt PNG'):
             exif, complete = png_chunks(file)
-            orientation = exif_orientation(exif)
+        orientation = read_orientation(path, exif)
         if not complete:
             raise RadiographError(path,
                                   'truncated PNG: its chunks end before IEND')
     else:
-        with reading(
-                path, "neither DICOM (no 'DICM' at byte 128) nor an "
-                'image Pillow can identify'):
+        try:
             image = Image.open(file)
+        except UnidentifiedImageError as error:
+            raise RadiographError(
+                path, "neither DICOM (no 'DICM' at byte 128) nor an image "
+                'file Pillow or OpenCV can read') from error
         if image.format == 'TIFF':
             with reading(path, 'cannot decode this TIFF image'):
                 orientation, stored = untagged_tiff(data)
-                return orient(np.asarray(Image.open(io.BytesIO(stored))),
-                              orientation)
+                pixels = np.asarray(Image.open(io.BytesIO(stored)))
+            # Pillow gives big-endian TIFFs' 16-bit pixels as they are.
+            return orient(pixels.astype(pixels.dtype.newbyteorder('=')),
+                          orientation)
         with reading(path, f'cannot decode this {image.format} image'):
             orientation = image.getexif().get(ORIENTATION_TAG, 1)
     with reading(path, 'cannot decode this image'):

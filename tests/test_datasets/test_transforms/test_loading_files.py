@@ -286,3 +286,29 @@ def test_decoder_errors_of_any_reader_are_skipped(tmp_path, monkeypatch):
     transform = LoadRadiograph(on_error='skip')
     assert transform(dict(img_path=str(path))) is None
     assert transform.num_skipped == 1
+
+
+def test_malformed_exif_is_an_error(tmp_path):
+    """An orientation that cannot be read leaves the boxes' frame unknown."""
+    payload = b'Exif\x00\x00garbage'
+    app1 = b'\xff\xe1' + (len(payload) + 2).to_bytes(2, 'big') + payload
+    jpeg = jpeg_bytes()
+    path = tmp_path / 'bad_exif.jpg'
+    path.write_bytes(jpeg[:2] + app1 + jpeg[2:])
+    with pytest.raises(RadiographError, match='unreadable EXIF block'):
+        load(path)
+
+
+@pytest.mark.parametrize('orientation', [1, 6])
+def test_big_endian_sixteen_bit_tiff(tmp_path, orientation):
+    display = displayed(np.uint16)
+    image = Image.fromarray(display.astype('>u2'))
+    assert image.mode == 'I;16B'
+    if orientation in STORE:
+        image = image.transpose(STORE[orientation])
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / 'big_endian.tif'
+    image.save(path, exif=exif)
+    assert path.read_bytes()[:2] == b'MM'
+    assert np.array_equal(load(path, **RAW)['img'], display)
