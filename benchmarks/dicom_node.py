@@ -28,11 +28,13 @@ Run from the repository root::
     python benchmarks/dicom_node.py [--studies 8] [--idle-seconds 1]
 
 and, with the studies arriving no faster than the node takes them (each
-sender starting a study every ``--pace`` seconds)::
+sender starting a study every ``--pace`` seconds, the senders staggered:
+a study every pace / 4 seconds)::
 
     python benchmarks/dicom_node.py --studies 8 --pace 25
 """
 import argparse
+import multiprocessing
 import os
 import os.path as osp
 import shutil
@@ -120,11 +122,13 @@ class Destination:
         return 0x0000
 
 
-def send_studies(port: int, studies: List[List[str]],
-                 last_image: Dict[str, float], pace: float) -> None:
-    """One modality: its studies one after another, a study per
-    association, one every ``pace`` seconds at most; notes when each
-    study's last image was acknowledged."""
+def send_studies(port: int, studies: List[List[str]], last_image: Dict[str,
+                                                                       float],
+                 pace: float, delay: float) -> None:
+    """One modality: after ``delay`` seconds, its studies one after
+    another, a study per association, one every ``pace`` seconds at most;
+    notes when each study's last image was acknowledged."""
+    time.sleep(delay)
     for number, paths in enumerate(studies):
         if number:
             time.sleep(max(0., start + pace - time.perf_counter()))
@@ -139,7 +143,7 @@ def send_studies(port: int, studies: List[List[str]],
         assoc = ae.associate(HOST, port, ae_title='FAMO')
         for ds in datasets:
             assert assoc.send_c_store(ds).Status == 0x0000
-        last_image[datasets[0].StudyInstanceUID] = time.perf_counter()
+        last_image.put((datasets[0].StudyInstanceUID, time.perf_counter()))
         assoc.release()
 
 
@@ -155,8 +159,9 @@ def main() -> None:
         '--pace',
         type=float,
         default=0.,
-        help="seconds between the starts of a sender's studies (0: back "
-        'to back, more than the node can take: studies queue)')
+        help="seconds between the starts of a sender's studies, senders "
+        'staggered by pace / senders (0: all at once, back to back, more '
+        'than the node can take: studies queue)')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--threads', type=int, default=2)
     args = parser.parse_args()
@@ -209,16 +214,18 @@ def main() -> None:
                 for key, value in outputs.items() if key != 'overlays'
             })
         node.start()
-        last_image: Dict[str, float] = {}
+        queue: multiprocessing.Queue = multiprocessing.Queue()
         start = time.perf_counter()
         senders = [
-            threading.Thread(target=send_studies,
-                             args=(node.port, studies[i::args.senders],
-                                   last_image, args.pace))
+            multiprocessing.Process(target=send_studies,
+                                    args=(node.port, studies[i::args.senders],
+                                          queue, args.pace,
+                                          i * args.pace / args.senders))
             for i in range(args.senders)
         ]
         for sender in senders:
             sender.start()
+        last_image = dict(queue.get() for _ in studies)
         for sender in senders:
             sender.join()
         while node.spool.outbox() or any(
