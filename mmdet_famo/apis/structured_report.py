@@ -14,7 +14,7 @@ Content, under the report's Imaging Measurements:
   calibrated probability); its level as a qualitative evaluation
   (:data:`LEVEL`); and a tracking identifier ``image-0001 finding 2`` (the
   image's report name and the box's rank in the report, highest score first)
-  with a new tracking UID;
+  with a tracking UID shared with the presentation state;
 - one **image group** (TID 1501) per view and one for the case: Finding Type
   "Fracture of bone", qualitative evaluations "Fracture of bone" = SNOMED CT
   52101004 "Present" or 272519000 "Absent" (the verdict at the suspected

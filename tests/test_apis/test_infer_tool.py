@@ -67,7 +67,50 @@ def test_a_failed_file_exits_1(infer_tool, model_files, study, tmp_path):
     assert len(list((tmp_path / 'out' / 'overlays').iterdir())) == 2
 
 
+def test_two_operating_points_and_dicom_results(infer_tool, model_files,
+                                                study, tmp_path, capfd):
+    points = dict(suspected=dict(threshold=0.2,
+                                 method='sensitivity',
+                                 target=0.95,
+                                 source='validation set'),
+                  definite=dict(threshold=0.9,
+                                method='youden',
+                                target=None,
+                                source='validation set'))
+    (tmp_path / 'operating_threshold.json').write_text(
+        json.dumps(dict(threshold=0.9, operating_points=points)))
+
+    status = infer_tool.main([
+        model_files.config, model_files.checkpoint,
+        str(study), '--out-dir',
+        str(tmp_path / 'out'), '--threshold-file',
+        str(tmp_path / 'operating_threshold.json'), '--sr',
+        '--presentation-state', '--no-overlays'
+    ])
+
+    out, _ = capfd.readouterr()
+    report = json.loads((tmp_path / 'out' / 'report.json').read_text())
+    assert status == 0
+    assert report['operating_points'] == dict(
+        suspected=dict(points['suspected'], level='suspected'),
+        definite=dict(points['definite'], level='definite'))
+    levels = {box['level'] for image in report['cases'][0]['images']
+              for box in image['boxes']}
+    assert levels == {'suspected'}  # the random model scores about 0.57
+    case, = report['cases']
+    assert case['level'] == 'suspected' and case['positive']
+    assert report['summary']['definite_cases'] == 0
+    assert case['structured_report'] == ['structured_report/case-0001.dcm']
+    assert all((tmp_path / 'out' / path).is_file()
+               for path in report['dicom_files'])
+    assert 'suspected >= 0.2, definite >= 0.9' in out
+
+
 @pytest.mark.parametrize('arguments, message', [
+    (['--threshold', '0.5', '--suspected-threshold', '0.6'],
+     '--suspected-threshold must be in [0, --threshold]'),
+    (['--threshold-file', 'x.json', '--suspected-threshold', '0.1'],
+     '--suspected-threshold goes with --threshold'),
     (['--threshold', '1.5'], '--threshold must be in'),
     (['--threshold', 'nan'], '--threshold must be in'),
     ([], 'one of the arguments --threshold-file --threshold is required'),
