@@ -1,5 +1,6 @@
 """What every DICOM object written by inference shares: the algorithm's
-identity, the series numbers of its results and atomic saving."""
+identity, the findings drawn and reported, the source headers, series
+numbers and laterality of the results, and atomic saving."""
 import hashlib
 import os
 import os.path as osp
@@ -9,7 +10,6 @@ from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple
 
 import numpy as np
 import pydicom
-
 from pydicom import Dataset
 from pydicom.uid import generate_uid
 

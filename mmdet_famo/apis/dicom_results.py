@@ -38,7 +38,8 @@ def write_dicom_results(
     ``structured_report/case-0001.dcm`` (:mod:`.structured_report`) and
     ``presentation_state/case-0001.dcm`` (:mod:`.presentation_state`; a study
     whose views differ in Photometric Interpretation or rescaling gets one
-    per group of views, ``case-0001-2.dcm``...). A case grouped by folder
+    per group of views, ``case-0001-2.dcm``...; a group without findings,
+    none). A case grouped by folder
     (PNG, JPEG, DICOM without StudyInstanceUID) gets none, nor a case with an
     image lacking its SOP Class or Instance UID (it cannot be referenced;
     logged by name). Each file is written atomically.
@@ -93,7 +94,11 @@ def write_dicom_results(
             outputs['structured_report'] = [path]
         if 'presentation_state' in which:
             outputs['presentation_state'] = []
-            for part, group in enumerate(display_groups(sources), start=1):
+            groups = [
+                group for group in display_groups(sources)
+                if any(findings[i] for i in group)  # else nothing to show
+            ]
+            for part, group in enumerate(groups, start=1):
                 suffix = '' if part == 1 else f'-{part}'
                 path = osp.join(PRESENTATION_STATE_DIR,
                                 f'{case_name(number)}{suffix}.dcm')

@@ -160,9 +160,11 @@ def _walk(dataset):
 def test_presentation_states_draw_each_level_in_its_layer(run):
     paths = run.case['presentation_state']
     states = [pydicom.dcmread(run.out / path) for path in paths]
-    # one per group of views sharing photometric interpretation and rescale
+    # one per group of views sharing photometric interpretation and
+    # rescale, among the views with findings
     groups = {(s.PhotometricInterpretation, s.RescaleSlope, s.RescaleIntercept)
-              for s in run.sources}
+              for s, image in zip(run.sources, run.case['images'])
+              if image['level']}
     assert len(states) == len(groups)
     index_of = {s.SOPInstanceUID: i for i, s in enumerate(run.sources)}
     drawn = {}
@@ -260,3 +262,23 @@ def test_no_study_results_without_a_study(predictor, tmp_path):
                                presentation_state=True)
     assert report['dicom_files'] == []
     assert 'structured_report' not in report['cases'][0]
+
+
+def test_no_presentation_state_without_findings(run, predictor, tmp_path):
+    report = infer_radiographs(predictor,
+                               run.files,
+                               str(tmp_path),
+                               2.,  # above every score
+                               overlays=False,
+                               structured_report=True,
+                               presentation_state=True)
+    case, = report['cases']
+    assert case['presentation_state'] == [] and case['level'] is None
+    sr = hd.sr.srread(tmp_path / case['structured_report'][0])
+    assert sr.content.get_planar_roi_measurement_groups() == []
+    assert {
+        group.tracking_identifier:
+        group.get_qualitative_evaluations()[0].value.value
+        for group in sr.content.get_image_measurement_groups()
+    } == dict.fromkeys([image['image'] for image in case['images']] +
+                       [case['case']], '272519000')  # Absent
