@@ -30,10 +30,13 @@ high-sensitivity / high-specificity operating point", so they use the local
 coding scheme :data:`CODING_SCHEME` (declared in the Coding Scheme
 Identification Sequence). Coordinates: DICOM's SCOORD pixel space, where
 (0, 0) is the top left corner of the top left pixel and (Columns, Rows) the
-bottom right corner of the bottom right one (PS3.3 C.18.6.1.2): the same
-convention as MMDetection's boxes (a box [x1, y1, x2, y2] spans pixels x1 to
-x2 - 1), so (column, row) = (x, y) without offset. Scores are stored as
-Floating Point Value too, so they read back exactly.
+bottom right corner of the bottom right one (PS3.3 C.18.6.1.2). That is
+MMDetection's box convention (a box [x1, y1, x2, y2] spans pixels x1 to
+x2 - 1; its horizontal flip is ``W - x2``, ``HorizontalBoxes.flip_``), so
+(column, row) = (x, y) without offset. (highdicom's spatial transforms index
+pixel *centres* from (0, 0); they are not used here: the graphic data is
+stored as given.) Scores are stored as Floating Point Value too, so they
+read back exactly.
 
 The SR has the source study's Patient and Study modules (by construction:
 it goes into that study), a new series and the SOP Instance UIDs of its
