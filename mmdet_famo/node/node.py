@@ -2,7 +2,7 @@
 one spool."""
 import logging
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Union
 
 from mmdet_famo.apis import RadiographPredictor
 from .processor import StudyProcessor
@@ -48,7 +48,7 @@ class NodeSettings:
         poll_seconds (float): How often idle studies are looked for.
     """
     spool: str
-    destination: object = None
+    destination: Union[DicomDestination, FolderDestination, None] = None
     ae_title: str = 'FAMO'
     host: str = '0.0.0.0'
     port: int = 11112

@@ -18,7 +18,7 @@ import os.path as osp
 import shutil
 import threading
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from pydicom import dcmread
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
@@ -151,7 +151,7 @@ class ResultSender:
     def start(self) -> None:
         self._thread.start()
 
-    def wake(self, key: str = None) -> None:
+    def wake(self, key: Optional[str] = None) -> None:
         """New results are queued: send without waiting for the poll."""
         self._wake.set()
 

@@ -374,3 +374,29 @@ def test_folder_watcher_feeds_the_same_processor(phantoms, start_node,
         for ds in results if ds.Modality == 'OT'
     } == {pydicom.dcmread(f).SOPInstanceUID
           for f in study}
+
+
+def test_command_line_settings(model_files, capsys):
+    spec = importlib.util.spec_from_file_location(
+        'dicom_node_tool', ROOT / 'tools' / 'dicom_node.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    common = [model_files.config, model_files.checkpoint, '--spool', 'spool']
+
+    args = tool.parse_args(common + [
+        '--destination', 'PACS@10.0.0.5:104', '--threshold', '0.6',
+        '--suspected-threshold', '0.3'
+    ])
+    assert args.destination == DicomDestination('PACS', '10.0.0.5', 104)
+    assert (args.points.suspected.threshold,
+            args.points.definite.threshold) == (0.3, 0.6)
+    assert args.port == 11112 and args.idle_seconds == 30
+    for wrong in (['--destination', 'PACS:104', '--threshold',
+                   '0.5'], ['--threshold', '0.5'], [
+                       '--out-dir', 'out', '--threshold', '0.5', '--port', '1',
+                       '--watch', 'in'
+                   ]):
+        with pytest.raises(SystemExit) as error:
+            tool.parse_args(common + wrong)
+        assert error.value.code == 2
+    assert 'AE@HOST:PORT' in capsys.readouterr().err
