@@ -108,8 +108,8 @@ class Spool:
                 with open(path) as file:
                     self._states[key] = StudyState(**json.load(file))
             elif osp.isdir(self.images_dir(key)):  # stopped before its state
-                self._states[key] = StudyState(images=len(
-                    os.listdir(self.images_dir(key))),
+                images = len(os.listdir(self.images_dir(key)))
+                self._states[key] = StudyState(images=images,
                                                last_image=time.time())
 
     def _load_salt(self) -> bytes:

@@ -38,10 +38,12 @@ def wait_for(condition: Callable[[], bool], timeout: float = 20.) -> bool:
 
 
 class Destination:
-    """A pynetdicom Storage SCP that keeps what it receives (a PACS)."""
+    """A pynetdicom Storage SCP that keeps what it receives (a PACS) and
+    answers ``status``."""
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, status: int = 0x0000) -> None:
         self.port = port
+        self.status = status
         self.received: List[Dataset] = []
         self._lock = threading.Lock()
         self.server = None
@@ -51,7 +53,7 @@ class Destination:
         ds.file_meta = event.file_meta
         with self._lock:
             self.received.append(ds)
-        return 0x0000
+        return self.status
 
     def start(self) -> 'Destination':
         ae = AE(ae_title='PACS')

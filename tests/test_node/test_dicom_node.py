@@ -223,6 +223,24 @@ def test_destination_down_then_back_loses_nothing(phantoms, start_node,
     }
 
 
+def test_results_refused_five_times_are_set_aside(phantoms, start_node,
+                                                  tmp_path, caplog):
+    refusing = Destination(status=0xA700).start()  # out of resources
+    try:
+        node = start_node(
+            node_settings(tmp_path / 'spool', pacs(refusing.port)))
+        study = [f for f in phantoms.files if '/PH0001/' in str(f)]
+        assert send(node.port, read(study)) == [0x0000] * len(study)
+        assert wait_for(lambda: 'refused 5 times' in caplog.text)
+        assert wait_for(lambda: not node.spool.outbox())
+    finally:
+        refusing.stop()
+    received = [ds.SOPInstanceUID for ds in refusing.received]
+    set_aside = list((tmp_path / 'spool').rglob('refused/*.dcm'))
+    assert len(set_aside) == len(set(received)) >= len(study) + 2
+    assert all(received.count(uid) == 5 for uid in received)
+
+
 def test_a_round_left_processing_runs_once_after_a_restart(tmp_path, phantoms):
     """The on-disk state machine alone: a round renamed into results but
     not recorded is committed (not run again); a round caught in its work
