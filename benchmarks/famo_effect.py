@@ -35,7 +35,6 @@ HEADLINE = (
     ('fracture/box_AP50', 'per-fracture AP50'),
     ('fracture/image_auc', 'per-image AUC (localised)'),
     ('fracture/case_auc', 'per-case AUC (localised)'),
-    ('fracture/image_max_score_auc', 'per-image AUC of the top box score'),
     ('fracture/image_sensitivity', 'per-image sensitivity'),
     ('fracture/image_specificity', 'per-image specificity'),
     ('fracture/case_sensitivity', 'per-case sensitivity'),
@@ -45,8 +44,6 @@ HEADLINE = (
 DELONG_SCORES = {
     'fracture/image_auc': ('per_image_scores.csv', 'localised_score'),
     'fracture/case_auc': ('per_case_scores.csv', 'localised_score'),
-    'fracture/image_max_score_auc': ('per_image_scores.csv',
-                                     'max_box_score'),
 }
 MODELS = ('famo', 'baseline')
 
