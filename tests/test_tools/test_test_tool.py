@@ -23,7 +23,7 @@ LIST_EVALUATOR = """
 _base_ = {base!r}
 test_evaluator = [
     dict(type='FractureCaseMetric'),
-    dict(type='DumpDetResults', out_file_path='unused.pkl'),
+    dict(type='DumpDetResults', out_file_path={dump!r}),
 ]
 """
 
@@ -37,7 +37,8 @@ def tested(phantom_root, tmp_path_factory):
     tiny.write_text(
         TINY_CONFIG.format(base=TINY_BASE, data_root=phantom_root + '/'))
     config = root / 'list_evaluator.py'
-    config.write_text(LIST_EVALUATOR.format(base=str(tiny)))
+    config.write_text(
+        LIST_EVALUATOR.format(base=str(tiny), dump=str(root / 'unused.pkl')))
     cfg = Config.fromfile(str(config))
     init_default_scope('mmdet')
     torch.manual_seed(0)
