@@ -98,6 +98,10 @@ class FractureDataset(CocoDataset):
                                              data_info['instances'])
         if orientations is not None:
             data_info['fracture_orientations'] = orientations
+        # an instance outlined only by its box (GRAZPEDWRI-DX): RandomRotate
+        # turns such images by multiples of 90 degrees only
+        data_info['box_only'] = any(
+            ann.get('box_only', False) for ann in raw_data_info['raw_ann_info'])
         return data_info
 
     def filter_data(self) -> List[dict]:

@@ -1,9 +1,11 @@
 """GRAZPEDWRI-DX converter on a fixture in GRAZPEDWRI-DX's layout."""
+import json
 import numpy as np
 import pytest
 
 from mmdet_famo.datasets.coco_builder import (DatasetRecordError,
                                               check_fracture_coco)
+from mmdet_famo.datasets import FractureDataset
 from mmdet_famo.datasets.converters import convert_grazpedwri
 
 AP, LATERAL, OBLIQUE = ('0012_0000000001_01_WRI-L1_M010',
@@ -68,3 +70,21 @@ def test_image_without_csv_row_is_named(grazpedwri_root):
 def test_fracture_class_must_exist(grazpedwri_root):
     with pytest.raises(DatasetRecordError, match="no class 'fractur'"):
         convert_grazpedwri(grazpedwri_root, 'fractur', progress=False)
+
+
+def test_boxes_are_marked_box_only_and_reach_the_pipeline(grazpedwri_root):
+
+    coco = convert_grazpedwri(grazpedwri_root, progress=False)
+    assert [a['box_only'] for a in coco['annotations']] == [True, True]
+    ann_file = grazpedwri_root / 'all.json'
+    ann_file.write_text(json.dumps(coco))
+    dataset = FractureDataset(
+        ann_file=str(ann_file),
+        data_prefix=dict(img=str(grazpedwri_root / 'images') + '/'),
+        pipeline=[])
+    flags = {
+        info['img_path'].rsplit('/', 1)[1]: info['box_only']
+        for info in (dataset.get_data_info(i) for i in range(len(dataset)))
+    }
+    assert sorted(flags.values()) == [False, False, True]
+    assert flags['0012_0000000001_01_WRI-L1_M010.png'] is True

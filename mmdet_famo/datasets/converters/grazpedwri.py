@@ -11,7 +11,9 @@ Layout::
 Every image under ``images/`` becomes an image record (the set ships in
 parts; rows of ``dataset.csv`` without an image are skipped and counted);
 a case is ``patient_id`` + ``study_number``.  GRAZPEDWRI-DX has boxes, not
-outlines, so a fracture's segmentation is its box as a 4-point polygon.
+outlines, so a fracture's segmentation is its box as a 4-point polygon,
+and the annotation says so with ``box_only: true`` (``RandomRotate`` then
+turns the image by multiples of 90 degrees only, see its docstring).
 Boxes of the other classes (text, metal, periosteal reaction ...) are
 dropped; an image without a label file is fracture-free, as in YOLO.
 ``file_name`` is relative to ``ROOT/images``.
@@ -83,8 +85,9 @@ def convert_grazpedwri(root: Union[str, Path],
         polygons = read_yolo_boxes(label_path, names, fracture_ids[0], width,
                                    height) if label_path.is_file() else []
         for number, polygon in polygons:
-            builder.add_polygons(image_id, [polygon],
-                                 f'{label_path}: line {number}')
+            annotation = builder.add_polygons(image_id, [polygon],
+                                              f'{label_path}: line {number}')
+            annotation['box_only'] = True  # the outline is only the box
         if (row.get('fracture_visible', '').strip() == '1') != bool(polygons):
             disagreements.append(stem)
     skipped = len(set(rows) - {Path(name).stem for name in file_names})

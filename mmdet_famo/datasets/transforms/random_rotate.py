@@ -46,6 +46,17 @@ class RandomRotate(BaseTransform):
     is cut off, and the resize that follows in the pipeline brings the long
     side back to the training scale.
 
+    Box-only instances: where an outline is only its box (GRAZPEDWRI-DX's
+    YOLO boxes, converted with ``box_only: true``; ``FractureDataset`` sets
+    ``results['box_only']`` when any instance of the image is one), the
+    tight box of the rotated rectangle is the loose box this transform
+    exists to avoid: the fracture inside may be a thin line in any
+    direction. Such an image is therefore turned by the multiple of 90
+    degrees nearest the angle drawn (over the whole circle: 0, 90, 180 or
+    270 degrees, a quarter each), under which a box maps exactly onto a box;
+    with the horizontal ``RandomFlip`` that still gives all eight
+    orientations of the radiograph.
+
     Required Keys:
 
     - img (any dtype and channels OpenCV warps)
@@ -53,6 +64,7 @@ class RandomRotate(BaseTransform):
     - gt_masks (BitmapMasks | PolygonMasks) (optional)
     - gt_bboxes_labels (np.int64) (optional)
     - gt_ignore_flags (bool) (optional)
+    - box_only (bool) (optional): rotate by multiples of 90 degrees only
 
     Modified Keys:
 
@@ -123,6 +135,8 @@ class RandomRotate(BaseTransform):
         angle = self._random_angle()
         if angle is None:
             return results
+        if results.get('box_only', False):
+            angle = 90. * round(angle / 90.)
         matrix, out_shape = rotation_matrix(angle, results['img'].shape[:2],
                                             self.expand)
         warp_instances(results, matrix, out_shape, self.border_value,

@@ -329,3 +329,34 @@ def test_aspect_ratio_keeps_area_and_scales_boxes_exactly():
     assert np.mean(log_ratios) == pytest.approx(0, abs=0.02)
     assert np.std(log_ratios) == pytest.approx(
         np.log(1.2) / np.sqrt(3), rel=0.15)
+
+
+def test_box_only_images_turn_by_right_angles_and_boxes_stay_exact():
+    """An image holding a box-only instance turns by the multiple of 90
+    degrees nearest the angle drawn, so its box stays exactly a box."""
+    bitmaps = rectangles(HEIGHT, WIDTH, BOXES)
+    transform = RandomRotate(prob=1)
+    np.random.seed(3)
+    shapes = set()
+    for _ in range(40):
+        results = make_results(as_polygons(bitmaps))
+        results['box_only'] = True
+        results = transform(results)
+        shapes.add(results['img_shape'])
+        homography = results['homography_matrix'].astype(np.float64)
+        # a quarter turn: the linear part is a signed permutation
+        np.testing.assert_allclose(
+            np.abs(homography[:2, :2]), np.eye(2)[[0, 1]]
+            if abs(homography[0, 0]) > 0.5 else np.eye(2)[[1, 0]],
+            atol=1e-6)
+        x1, y1, x2, y2 = BOXES[0]
+        corners = np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], float)
+        np.testing.assert_allclose(
+            results['gt_bboxes'].numpy()[0],
+            extent(project(homography, corners)),
+            atol=1e-4)
+    assert shapes == {(HEIGHT, WIDTH), (WIDTH, HEIGHT)}
+    # without the flag the same draws rotate freely: loose, larger boxes
+    np.random.seed(3)
+    free = transform(make_results(as_polygons(bitmaps)))
+    assert free['img_shape'] not in shapes
