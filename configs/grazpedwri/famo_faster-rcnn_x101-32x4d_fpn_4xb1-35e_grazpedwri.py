@@ -1,0 +1,6 @@
+# FAMO on GRAZPEDWRI-DX: the GRAZPEDWRI-DX control config with RoIs squared
+# before RoI-Align, and nothing else (same split, see the control config).
+_base_ = './faster-rcnn_x101-32x4d_fpn_4xb1-35e_grazpedwri.py'
+
+model = dict(
+    roi_head=dict(bbox_roi_extractor=dict(type='FAMOBBoxRoIExtractor')))

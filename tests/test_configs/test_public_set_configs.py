@@ -1,0 +1,43 @@
+"""The FracAtlas and GRAZPEDWRI-DX configs: the paper's configs with the
+data set's location changed, and FAMO differing only in the extractor."""
+import pytest
+from mmengine.config import Config
+
+from tests.test_configs.test_famo_configs import resolved_difference
+
+PAPER = 'configs/famo/faster-rcnn_x101-32x4d_fpn_4xb1-35e_fracture.py'
+PUBLIC_SETS = {
+    'fracatlas': 'data/FracAtlas/',
+    'grazpedwri': 'data/GRAZPEDWRI-DX/',
+}
+
+
+def pair(name):
+    return (f'configs/{name}/faster-rcnn_x101-32x4d_fpn_4xb1-35e_{name}.py',
+            f'configs/{name}/famo_faster-rcnn_x101-32x4d_fpn_4xb1-35e_'
+            f'{name}.py')
+
+
+@pytest.mark.parametrize('name', sorted(PUBLIC_SETS))
+def test_famo_differs_from_its_baseline_only_in_the_extractor(name):
+    assert resolved_difference(*pair(name)) == {
+        'model.roi_head.bbox_roi_extractor.type.':
+        ('SingleRoIExtractor', 'FAMOBBoxRoIExtractor')
+    }
+
+
+@pytest.mark.parametrize('name, data_root', sorted(PUBLIC_SETS.items()))
+def test_baseline_is_the_papers_config_on_the_converted_set(name, data_root):
+    difference = resolved_difference(PAPER, pair(name)[0])
+    assert difference == {
+        f'{loader}.dataset.data_root.': ('data/fracture/', data_root)
+        for loader in ('train_dataloader', 'val_dataloader',
+                       'test_dataloader')
+    } | {'data_root.': ('data/fracture/', data_root)}
+    cfg = Config.fromfile(pair(name)[0])
+    # the converters write these files, images under images/
+    assert [
+        cfg[f'{split}_dataloader'].dataset.ann_file
+        for split in ('train', 'val', 'test')
+    ] == [f'annotations/{split}.json' for split in ('train', 'val', 'test')]
+    assert cfg.train_dataloader.dataset.data_prefix == dict(img='images/')
