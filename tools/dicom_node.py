@@ -23,19 +23,13 @@ import sys
 import threading
 from typing import List, Optional
 
-import torch
-from mmengine.config import DictAction
-
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmdet_famo.apis import RadiographPredictor  # noqa: E402
+from mmdet_famo.apis.cli import (  # noqa: E402
+    add_model_arguments, check_model_arguments)
 from mmdet_famo.apis.dicom_objects import AlgorithmInfo  # noqa: E402
-from mmdet_famo.evaluation.operating_points import (  # noqa: E402
-    given_operating_points, load_operating_points)
-from mmdet_famo.node import (
-    DicomDestination,
-    DicomNode,  # noqa: E402
-    FolderDestination,
-    NodeSettings)
+from mmdet_famo.node import (  # noqa: E402
+    DicomDestination, DicomNode, FolderDestination, NodeSettings)
 
 
 def parse_destination(value: str) -> DicomDestination:
@@ -53,8 +47,7 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='A DICOM node that detects fractures on the CR and DX '
         'radiographs it receives and sends its findings back')
-    parser.add_argument('config', help='model config file')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    add_model_arguments(parser)
     parser.add_argument(
         '--spool',
         required=True,
@@ -81,20 +74,6 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     target.add_argument('--out-dir',
                         help='where results go as files, one folder per '
                         'study')
-    threshold = parser.add_mutually_exclusive_group(required=True)
-    threshold.add_argument(
-        '--threshold-file',
-        help='operating_threshold.json written by FractureCaseMetric on the '
-        'validation set (or its folder)')
-    threshold.add_argument(
-        '--threshold',
-        type=float,
-        help='operating threshold (the definite level), in [0, 1]')
-    parser.add_argument(
-        '--suspected-threshold',
-        type=float,
-        help='with --threshold: the suspected level (defaults to '
-        '--threshold: one level only)')
     parser.add_argument(
         '--secondary-capture',
         action='store_true',
@@ -118,36 +97,13 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
                         default=60.,
                         help='longest wait between sending attempts while '
                         'the destination is down (default 60)')
-    parser.add_argument(
-        '--device',
-        default='cuda:0' if torch.cuda.is_available() else 'cpu',
-        help="'cpu' or 'cuda:N'; defaults to the first GPU if there is one")
-    parser.add_argument('--batch-size',
-                        type=int,
-                        default=1,
-                        help='images per forward pass')
     parser.add_argument('--log-level',
                         default='INFO',
                         choices=('DEBUG', 'INFO', 'WARNING', 'ERROR'))
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value pairs')
     args = parser.parse_args(argv)
-    for name in ('config', 'checkpoint'):
-        if not osp.isfile(getattr(args, name)):
-            parser.error(f'{name} {getattr(args, name)} is not a file')
-    if args.idle_seconds < 0 or args.batch_size < 1:
-        parser.error('--idle-seconds must be >= 0, --batch-size >= 1')
-    try:
-        args.points = (load_operating_points(args.threshold_file)
-                       if args.threshold_file is not None else
-                       given_operating_points(args.threshold,
-                                              args.suspected_threshold,
-                                              source='--threshold'))
-    except (OSError, ValueError) as error:
-        parser.error(str(error))
+    check_model_arguments(parser, args)
+    if args.idle_seconds < 0:
+        parser.error('--idle-seconds must be >= 0')
     return args
 
 

@@ -17,23 +17,19 @@ import os.path as osp
 import sys
 from typing import List, Optional
 
-import torch
-from mmengine.config import DictAction
-
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmdet_famo.apis import (  # noqa: E402
     RadiographPredictor, format_summary, infer_radiographs)
+from mmdet_famo.apis.cli import (  # noqa: E402
+    add_model_arguments, check_model_arguments)
 from mmdet_famo.apis.report import REPORT_FILE  # noqa: E402
 from mmdet_famo.datasets.modalities import PROJECTION_MODALITIES  # noqa: E402
-from mmdet_famo.evaluation.operating_points import (  # noqa: E402
-    given_operating_points, read_threshold_file)
 
 
 def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Detect fractures on radiographs (DICOM, PNG, JPEG)')
-    parser.add_argument('config', help='model config file')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    add_model_arguments(parser)
     parser.add_argument(
         'inputs',
         nargs='+',
@@ -42,29 +38,6 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument('--out-dir',
                         required=True,
                         help='folder for the report and images')
-    threshold = parser.add_mutually_exclusive_group(required=True)
-    threshold.add_argument(
-        '--threshold-file',
-        help="operating_threshold.json written by FractureCaseMetric on the "
-        'validation set (or its folder): both operating points')
-    threshold.add_argument(
-        '--threshold',
-        type=float,
-        help='the definite threshold, in [0, 1] (also the suspected one '
-        'unless --suspected-threshold is given)')
-    parser.add_argument(
-        '--suspected-threshold',
-        type=float,
-        help='with --threshold: the suspected threshold, in [0, '
-        '--threshold]')
-    parser.add_argument(
-        '--device',
-        default='cuda:0' if torch.cuda.is_available() else 'cpu',
-        help="'cpu' or 'cuda:N'; defaults to the first GPU if there is one")
-    parser.add_argument('--batch-size',
-                        type=int,
-                        default=1,
-                        help='images per forward pass')
     parser.add_argument('--no-overlays',
                         action='store_true',
                         help='do not write overlay PNGs')
@@ -98,43 +71,9 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
         action='store_true',
         help='put paths, UIDs and patient identifiers into the report '
         '(pseudonymous names otherwise); never logged')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value pairs')
     args = parser.parse_args(argv)
-    for name in ('config', 'checkpoint'):
-        if not osp.isfile(getattr(args, name)):
-            parser.error(f'{name} {getattr(args, name)} is not a file')
-    if args.batch_size < 1:
-        parser.error('--batch-size must be at least 1')
-    args.points = operating_points(parser, args)
+    check_model_arguments(parser, args)
     return args
-
-
-def operating_points(parser: argparse.ArgumentParser,
-                     args: argparse.Namespace):
-    """The operating points the arguments name; a usage error otherwise."""
-    if args.threshold_file is not None:
-        if args.suspected_threshold is not None:
-            parser.error('--suspected-threshold goes with --threshold; the '
-                         'threshold file holds both points')
-        try:
-            return read_threshold_file(args.threshold_file)[0]
-        except (OSError, ValueError) as error:
-            parser.error(str(error))
-    if not 0 <= args.threshold <= 1:
-        parser.error(f'--threshold must be in [0, 1], got {args.threshold}')
-    if args.suspected_threshold is not None and \
-            not 0 <= args.suspected_threshold <= args.threshold:
-        parser.error('--suspected-threshold must be in [0, --threshold], '
-                     f'got {args.suspected_threshold}')
-    source = '--threshold' if args.suspected_threshold is None else \
-        '--threshold and --suspected-threshold'
-    return given_operating_points(args.threshold,
-                                  args.suspected_threshold,
-                                  source=source)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
