@@ -179,3 +179,24 @@ def test_sample_flag_counts_match_its_dataset_csv(tmp_path):
     assert fracatlas_flag_counts(coco) == csv_column_sums(
         SAMPLE / 'dataset.csv', FLAG_COLUMNS)
     assert len(coco['images']) == 28
+
+
+def test_official_split_puts_a_fracture_free_copy_with_its_original(
+        fracatlas_root):
+    coco = convert_fracatlas(fracatlas_root, progress=False)
+    ids = {Path(i['file_name']).name: i['id'] for i in coco['images']}
+    ratios = dict(train=0.5, val=0.0, test=0.5)
+    for seed in range(4):
+        # IMG3 (fracture-free) is a copy of IMG2 (official val split), and
+        # IMG4 of IMG1 (train)
+        splits = official_split(fracatlas_root, coco, ratios, seed,
+                                [[ids['IMG2.jpg'], ids['IMG3.jpg']],
+                                 [ids['IMG1.jpg'], ids['IMG4.jpg']]])
+        names = {
+            split: sorted(Path(i['file_name']).name for i in s['images'])
+            for split, s in splits.items()
+        }
+        assert names == dict(
+            train=['IMG1.jpg', 'IMG4.jpg'],
+            val=['IMG2.jpg', 'IMG3.jpg'],
+            test=[])
