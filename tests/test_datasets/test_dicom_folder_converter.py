@@ -157,3 +157,30 @@ def test_view_positions():
         'ap', 'pa', 'lateral', 'lateral', 'lateral', 'oblique', 'oblique',
         'unknown', 'unknown', 'axial'
     ]
+
+
+def test_box_without_outline_is_a_box_only_instance(dicom_dir, tmp_path):
+    coco_file = write_coco(
+        tmp_path / 'boxes.json',
+        images=[dict(id=1, file_name=LATERAL)],
+        annotations=[
+            dict(id=1, image_id=1, category_id=5, bbox=[4, 6, 10, 3]),
+            dict(
+                id=2,
+                image_id=1,
+                category_id=5,
+                segmentation=[[10, 10, 30, 10, 30, 30]]),
+        ])
+    coco = convert_dicom_folder(dicom_dir, coco_file, progress=False)
+    box, outline = coco['annotations']
+    assert box['bbox'] == [4.0, 6.0, 10.0, 3.0] and box['box_only'] is True
+    assert box['segmentation'] == [[4.0, 6.0, 14.0, 6.0, 14.0, 9.0, 4.0, 9.0]]
+    assert 'box_only' not in outline
+    coco_file = write_coco(
+        tmp_path / 'nothing.json',
+        images=[dict(id=1, file_name=LATERAL)],
+        annotations=[dict(id=3, image_id=1, category_id=5)])
+    with pytest.raises(
+            DatasetRecordError,
+            match='annotation 3 has neither a segmentation nor'):
+        convert_dicom_folder(dicom_dir, coco_file, progress=False)

@@ -8,7 +8,10 @@ folder) or as one mask image per instance, ``<dicom path without
 suffix>_<k>.png`` in a mask folder (any non-zero pixel is fracture).
 
 Every DICOM file under the folder becomes an image; one without
-segmentations is fracture-free.  Case (StudyInstanceUID), patient
+segmentations is fracture-free.  A COCO annotation with a ``bbox`` and no
+``segmentation`` becomes a box-only instance: its box as a 4-point polygon,
+marked ``box_only: true`` (``RandomRotate`` then keeps its box exact).
+Case (StudyInstanceUID), patient
 (PatientID), body part (BodyPartExamined) and view (ViewPosition) are read
 from the DICOM tags unless the COCO image record gives ``case_id``,
 ``patient_id``, ``body_part`` or ``view``.
@@ -90,7 +93,8 @@ def convert_dicom_folder(dicom_dir: Union[str, Path],
     if mask_dir is not None:
         for file_name, mask_files in read_mask_files(mask_dir, file_names,
                                                      suffix).items():
-            segmentations[file_name].extend(mask_files)
+            segmentations[file_name].extend(
+                (name, mask, False) for name, mask in mask_files)
 
     builder = CocoBuilder()
     for file_name in tqdm(file_names, desc='DICOM', disable=not progress):
@@ -109,9 +113,12 @@ def convert_dicom_folder(dicom_dir: Union[str, Path],
             patient_id=record.get('patient_id') or facts['patient_id'],
             body_part=record.get('body_part') or facts['body_part'],
             view=record.get('view') or facts['view'])
-        for name, segmentation in segmentations[file_name]:
+        for name, segmentation, box_only in segmentations[file_name]:
             if isinstance(segmentation, list):
-                builder.add_polygons(image_id, segmentation, name)
+                annotation = builder.add_polygons(image_id, segmentation,
+                                                  name)
+                if box_only:  # its outline is only its box
+                    annotation['box_only'] = True
             else:
                 builder.add_mask(image_id,
                                  segmentation_mask(segmentation, facts, name),
@@ -145,9 +152,9 @@ def read_dicom_facts(path: Path,
 def read_coco_segmentations(
     coco_file: Union[str,
                      Path], file_names: set, fracture_categories: Sequence[str]
-) -> Tuple[Dict[str, dict], Dict[str, List[Tuple[str, object]]]]:
+) -> Tuple[Dict[str, dict], Dict[str, List[Tuple[str, object, bool]]]]:
     """Image records by ``file_name`` and each image's fracture
-    segmentations as ``(record name, polygons or RLE)``."""
+    segmentations as ``(record name, polygons or RLE, box only)``."""
     coco = load(str(coco_file))
     categories = {c['id']: c['name'] for c in coco.get('categories', [])}
     wanted = {name.lower() for name in fracture_categories}
@@ -184,17 +191,28 @@ def read_coco_segmentations(
         if category not in fracture_ids:
             dropped[categories[category]] += 1
             continue
-        if not annotation.get('segmentation'):
-            raise DatasetRecordError(f'{name} has no segmentation')
         file_name = file_of[annotation['image_id']]
+        segmentation = annotation.get('segmentation')
+        box_only = not segmentation
+        if box_only:  # a box without an outline: a box-only instance
+            segmentation = box_polygon(annotation.get('bbox'), name)
         segmentations[file_name].append(
-            (f'{name} ({file_name})', annotation['segmentation']))
+            (f'{name} ({file_name})', segmentation, box_only))
     if dropped:
         print_log(
             f'dropped annotations of other categories: {dict(dropped)}',
             logger='current',
             level=logging.WARNING)
     return records, segmentations
+
+
+def box_polygon(bbox, name: str) -> List[List[float]]:
+    """The 4-point polygon of a COCO ``[x, y, w, h]`` box."""
+    if not isinstance(bbox, (list, tuple)) or len(bbox) != 4:
+        raise DatasetRecordError(f'{name} has neither a segmentation nor a '
+                                 f'[x, y, w, h] bbox (got {bbox!r})')
+    x, y, w, h = (float(v) for v in bbox)
+    return [[x, y, x + w, y, x + w, y + h, x, y + h]]
 
 
 def read_mask_files(mask_dir: Union[str, Path], file_names: Sequence[str],
