@@ -101,7 +101,8 @@ class FractureDataset(CocoDataset):
         # an instance outlined only by its box (GRAZPEDWRI-DX): RandomRotate
         # turns such images by multiples of 90 degrees only
         data_info['box_only'] = any(
-            ann.get('box_only', False) for ann in raw_data_info['raw_ann_info'])
+            ann.get('box_only', False)
+            for ann in raw_data_info['raw_ann_info'])
         return data_info
 
     def filter_data(self) -> List[dict]:

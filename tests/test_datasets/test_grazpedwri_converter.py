@@ -73,7 +73,6 @@ def test_fracture_class_must_exist(grazpedwri_root):
 
 
 def test_boxes_are_marked_box_only_and_reach_the_pipeline(grazpedwri_root):
-
     coco = convert_grazpedwri(grazpedwri_root, progress=False)
     assert [a['box_only'] for a in coco['annotations']] == [True, True]
     ann_file = grazpedwri_root / 'all.json'

@@ -44,8 +44,8 @@ def main() -> None:
     out_dir = args.out_dir or osp.join(args.root, 'annotations')
     with exit_on_record_error():
         coco = convert_fracatlas(args.root)
-        groups = duplicate_groups_from_args(coco,
-                                            osp.join(args.root, 'images'), args)
+        groups = duplicate_groups_from_args(
+            coco, osp.join(args.root, 'images'), args)
         if args.split == 'official':
             splits = official_split(args.root, coco, args.ratios, args.seed,
                                     groups)

@@ -44,8 +44,8 @@ def main() -> None:
     out_dir = args.out_dir or osp.join(args.root, 'annotations')
     with exit_on_record_error():
         coco = convert_grazpedwri(args.root, args.fracture_class)
-        groups = duplicate_groups_from_args(coco,
-                                            osp.join(args.root, 'images'), args)
+        groups = duplicate_groups_from_args(
+            coco, osp.join(args.root, 'images'), args)
     splits = split_by_patient(coco, args.ratios, args.seed, groups)
     write_splits(out_dir, coco, splits)
 
