@@ -1,4 +1,5 @@
 """A training killed mid-way and resumed ends with the same weights."""
+import os
 import os.path as osp
 import signal
 import subprocess
@@ -18,7 +19,8 @@ def train(config, work_dir, *extra):
          str(work_dir), *extra],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
+        stderr=subprocess.DEVNULL,
+        start_new_session=True)
 
 
 def test_killed_and_resumed_training_matches_uninterrupted(
@@ -33,7 +35,9 @@ def test_killed_and_resumed_training_matches_uninterrupted(
     while not saved.exists():
         assert killed.poll() is None and time.time() < deadline
         time.sleep(0.05)
-    killed.send_signal(signal.SIGKILL)  # in the middle of epoch 2
+    # in the middle of epoch 2; the whole process group, as a crash of the
+    # machine would, so no dataloader worker outlives the test
+    os.killpg(killed.pid, signal.SIGKILL)
     killed.wait()
     assert not (tmp_path / 'resumed' / 'epoch_2.pth').exists()
 
