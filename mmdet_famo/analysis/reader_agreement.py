@@ -33,6 +33,7 @@ import os
 import os.path as osp
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
@@ -40,6 +41,7 @@ from scipy.optimize import linear_sum_assignment
 
 from ..datasets.coco_builder import (CASE_KEYS, DatasetRecordError,
                                      check_fracture_coco)
+from ..evaluation.file_io import write_atomically
 from ..evaluation.functional.agreement import (
     AGREEMENT_BANDS, BAND_SCALE_NAMES, agreement_band,
     cluster_jackknife_interval, icc_two_way_random, kappa, kappa_features,
@@ -841,16 +843,14 @@ def write_agreement(report: ReaderAgreement,
     written = {}
     for name, data in contents.items():
         path = osp.join(out_dir, name)
-        partial = f'{path}.partial'
-        try:
-            with open(partial, 'wb') as file:
-                file.write(data)
-            os.replace(partial, path)
-        finally:
-            if osp.exists(partial):
-                os.remove(partial)
+        write_atomically(path, partial(_write_bytes, data))
         written[name] = path
     return written
+
+
+def _write_bytes(data: bytes, path: str) -> None:
+    with open(path, 'wb') as file:
+        file.write(data)
 
 
 def summary_lines(report: ReaderAgreement) -> List[str]:
