@@ -243,9 +243,6 @@ class Spool:
                 again.append(key)
         return again
 
-    def results_dir(self, key: str, round_: int) -> str:
-        return self._round_dir(key, 'results', round_)
-
     def _round_dir(self, key: str, stage: str, round_: int) -> str:
         return osp.join(self.study_dir(key), f'{stage}-r{round_}')
 
