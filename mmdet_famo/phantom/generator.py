@@ -43,6 +43,12 @@ class PhantomConfig:
 
     Args:
         num_patients (int): Patients; each has one study, or two (1 in 4).
+        first_patient (int): Index of the first patient: patients
+            ``first_patient .. first_patient + num_patients - 1`` are
+            written, ``PH<index + 1>``, each drawn from its own index. Two
+            sets with disjoint ranges hold different patients under
+            different ids (the demo's enriched training set, see
+            ``tools/demo.py``). Defaults to 0.
         height (int): Image height in px.
         width (int): Image width in px.
         seed (int): Seed of every random draw.
@@ -54,6 +60,7 @@ class PhantomConfig:
         ratios (dict[str, float]): Split name to share of images.
     """
     num_patients: int = 80
+    first_patient: int = 0
     height: int = 320
     width: int = 256
     seed: int = 0
@@ -70,6 +77,8 @@ class PhantomConfig:
                              f'{sorted(ANATOMIES)}')
         if self.num_patients < 1:
             raise ValueError('num_patients must be at least 1')
+        if self.first_patient < 0:
+            raise ValueError('first_patient must be 0 or more')
         if min(self.height, self.width) < 96:
             raise ValueError('images must be at least 96 px on each side')
 
@@ -89,7 +98,8 @@ def generate_phantom_dataset(
     """
     out_dir = Path(out_dir)
     builder = CocoBuilder()
-    patients = range(config.num_patients)
+    patients = range(config.first_patient,
+                     config.first_patient + config.num_patients)
     for patient in tqdm(
             patients, desc='phantom patients', disable=not progress):
         add_patient(out_dir / 'images', builder, config, patient)

@@ -157,6 +157,28 @@ def test_same_seed_same_files_and_larger_sets_extend_smaller(tmp_path):
     assert other != coco_a
 
 
+def test_first_patient_continues_a_set_with_other_patients(tmp_path):
+    # patients 3-4 on their own are the last two of a 5-patient set: the
+    # same files under the same ids, none shared with patients 0-2
+    full = PhantomConfig(num_patients=5, height=128, width=128, seed=9)
+    head = PhantomConfig(num_patients=3, height=128, width=128, seed=9)
+    tail = PhantomConfig(
+        num_patients=2, first_patient=3, height=128, width=128, seed=9)
+    coco_full, _ = generate_phantom_dataset(tmp_path / 'full', full)
+    coco_head, _ = generate_phantom_dataset(tmp_path / 'head', head)
+    coco_tail, _ = generate_phantom_dataset(tmp_path / 'tail', tail)
+    assert {image['patient_id']
+            for image in coco_tail['images']} == {'PH0004', 'PH0005'}
+    assert not {image['case_id'] for image in coco_head['images']} & {
+        image['case_id'] for image in coco_tail['images']}
+    for image in coco_tail['images']:
+        name = image['file_name']
+        assert (tmp_path / 'tail' / 'images' / name).read_bytes() == (
+            tmp_path / 'full' / 'images' / name).read_bytes()
+    with pytest.raises(ValueError, match='first_patient'):
+        PhantomConfig(first_patient=-1)
+
+
 def test_config_is_checked():
     with pytest.raises(ValueError, match='unknown body parts'):
         PhantomConfig(body_parts=('tail', ))

@@ -27,6 +27,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         'out_dir', nargs='?', default='data/phantom', help='output folder')
     parser.add_argument('--patients', type=int, default=defaults.num_patients)
+    parser.add_argument(
+        '--first-patient',
+        type=int,
+        default=defaults.first_patient,
+        help='index of the first patient (PH<index + 1>): sets with '
+        'disjoint ranges hold different patients')
     parser.add_argument('--height', type=int, default=defaults.height)
     parser.add_argument('--width', type=int, default=defaults.width)
     parser.add_argument('--seed', type=int, default=defaults.seed)
@@ -71,6 +77,7 @@ def main() -> None:
     args = parse_args()
     config = PhantomConfig(
         num_patients=args.patients,
+        first_patient=args.first_patient,
         height=args.height,
         width=args.width,
         seed=args.seed,
