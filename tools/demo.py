@@ -148,7 +148,9 @@ def main():
             # Every epoch is validated (the learning curves); the last
             # epoch's operating threshold (Youden on the validation set) is
             # the one saved for the test run.
+            # the cosine decay (param_scheduler[1]) ends with the training
             options = [f'train_cfg.max_epochs={epochs}',
+                       f'param_scheduler.1.end={epochs}',
                        'train_cfg.val_interval=1',
                        f'val_evaluator.output_dir={val_dir}']
             if args.seed is not None:

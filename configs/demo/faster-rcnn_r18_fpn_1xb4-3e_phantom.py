@@ -20,7 +20,6 @@ image_scale = (320, 320)
 neck_channels = 64
 batch_size = 4
 max_epochs = 3
-iterations_per_epoch = 211  # 844 training phantoms in batches of 4
 model = dict(
     backbone=dict(
         _delete_=True,
@@ -124,10 +123,11 @@ test_dataloader = dict(
 # From scratch on the CPU in a few hundred iterations: AdamW (adaptive
 # steps train randomly initialised detectors in far fewer iterations than
 # the paper's SGD at 0.005, which was tuned for pretrained weights and 35
-# epochs), a 50-iteration warm-up, then a cosine decay to the end of the
-# demo's 3 epochs (the last, low-rate epoch gave the largest gain). The
-# learning rate is for this batch size (auto_scale_lr would rescale it for
-# another).
+# epochs), a 50-iteration warm-up and, from the start, a cosine decay to the
+# last iteration of the demo's 3 epochs (the last, low-rate epoch gave the
+# largest gain), counted in iterations of whatever training set is read.
+# The learning rate is for this batch size (auto_scale_lr would rescale it
+# for another).
 train_cfg = dict(max_epochs=max_epochs, val_interval=1)
 optim_wrapper = dict(
     optimizer=dict(_delete_=True, type='AdamW', lr=1e-3, weight_decay=0.05))
@@ -136,9 +136,10 @@ param_scheduler = [
     dict(
         type='CosineAnnealingLR',
         eta_min=1e-5,
-        by_epoch=False,
-        begin=50,
-        end=max_epochs * iterations_per_epoch)
+        begin=0,
+        end=max_epochs,
+        by_epoch=True,
+        convert_to_iter_based=True)
 ]
 auto_scale_lr = dict(base_batch_size=batch_size)
 default_hooks = dict(logger=dict(interval=10))
