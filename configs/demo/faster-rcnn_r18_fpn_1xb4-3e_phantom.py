@@ -124,8 +124,9 @@ test_dataloader = dict(
 # steps train randomly initialised detectors in far fewer iterations than
 # the paper's SGD at 0.005, which was tuned for pretrained weights and 35
 # epochs), a 50-iteration warm-up and, from the start, a cosine decay to the
-# last iteration of the demo's 3 epochs (the last, low-rate epoch gave the
-# largest gain), counted in iterations of whatever training set is read.
+# last iteration of the demo's 3 epochs (the last, low-rate epoch still
+# raised AP50 from 0.29 to 0.39), counted in iterations of whatever training
+# set is read.
 # The learning rate is for this batch size (auto_scale_lr would rescale it
 # for another).
 train_cfg = dict(max_epochs=max_epochs, val_interval=1)
