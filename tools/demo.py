@@ -32,12 +32,12 @@ warnings.filterwarnings('ignore', 'pkg_resources is deprecated')
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # Two phantom sets of different patients. Evaluation: 420 patients (about
-# 1,280 images, 530 studies), half the studies fracture-free as in a
-# clinic; the test set holds about 400 cases (180 fractured, 215
-# fracture-free) and 960 images, so that its sensitivities and
+# 1,300 images, 530 studies), half the studies fracture-free as in a
+# clinic; the test set holds about 400 cases (170 fractured, 226
+# fracture-free) and 970 images, so that its sensitivities and
 # specificities have 95 % intervals within +-0.08, validation about 140
-# cases and 320 images to choose the operating threshold on. Training: 280
-# other patients (about 840 images), 9 in 10 studies fractured, because
+# cases and 325 images to choose the operating threshold on. Training: 280
+# other patients (about 830 images), 9 in 10 studies fractured, because
 # positives are the detector's scarce signal (configs/demo).
 PHANTOM_SETS = {
     osp.join('data', 'phantom'): [
@@ -49,7 +49,7 @@ PHANTOM_SETS = {
         '--fracture-free', '0.1', '--ratios', 'train=1'
     ],
 }
-PHANTOM_ARGS_FILE = 'demo_phantoms.json'  # how data/phantom was generated
+PHANTOM_ARGS_FILE = 'demo_phantoms.json'  # how each set was generated
 MODELS = {
     'famo': 'configs/demo/famo_faster-rcnn_r18_fpn_1xb4-3e_phantom.py',
     'baseline': 'configs/demo/faster-rcnn_r18_fpn_1xb4-3e_phantom.py',
