@@ -1,5 +1,8 @@
-# FAMO: the baseline with RoIs squared before RoI-Align, and nothing else.
+# FAMO: the baseline with RoIs squared before RoI-Align and box deltas
+# relative to the squares, and nothing else.
 _base_ = './faster-rcnn_x101-32x4d_fpn_4xb1-35e_fracture.py'
 
 model = dict(
-    roi_head=dict(bbox_roi_extractor=dict(type='FAMOBBoxRoIExtractor')))
+    roi_head=dict(
+        bbox_roi_extractor=dict(type='FAMOBBoxRoIExtractor'),
+        bbox_head=dict(bbox_coder=dict(type='FAMODeltaXYWHBBoxCoder'))))

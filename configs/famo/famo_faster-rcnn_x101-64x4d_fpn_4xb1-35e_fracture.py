@@ -1,5 +1,8 @@
-# FAMO on ResNeXt-101 64x4d: the baseline with RoIs squared before RoI-Align.
+# FAMO on ResNeXt-101 64x4d: the baseline with RoIs squared before
+# RoI-Align and box deltas relative to the squares.
 _base_ = './faster-rcnn_x101-64x4d_fpn_4xb1-35e_fracture.py'
 
 model = dict(
-    roi_head=dict(bbox_roi_extractor=dict(type='FAMOBBoxRoIExtractor')))
+    roi_head=dict(
+        bbox_roi_extractor=dict(type='FAMOBBoxRoIExtractor'),
+        bbox_head=dict(bbox_coder=dict(type='FAMODeltaXYWHBBoxCoder'))))

@@ -41,7 +41,7 @@ def test_boxes_are_in_original_image_coordinates(predictor, tmp_path):
         reference, = predictor.model.test_step(pseudo_collate([packed]))
 
     assert (prediction.height, prediction.width) == (640, 512)
-    assert len(prediction.scores) == 20
+    assert len(prediction.scores) == len(reference.pred_instances) >= 10
     np.testing.assert_allclose(prediction.bboxes,
                                reference.pred_instances.bboxes.numpy() * 4,
                                atol=1e-3)

@@ -35,12 +35,20 @@ def resolved_difference(base_file, other_file):
             for k in keys if base.get(k) != other.get(k)}
 
 
+# FAMO is the squared RoIs (the extractor) and box deltas relative to those
+# squares (the RoI head's coder); a FAMO config changes these two and
+# nothing else.
+FAMO_DIFFERENCE = {
+    'model.roi_head.bbox_roi_extractor.type.':
+    ('SingleRoIExtractor', 'FAMOBBoxRoIExtractor'),
+    'model.roi_head.bbox_head.bbox_coder.type.':
+    ('DeltaXYWHBBoxCoder', 'FAMODeltaXYWHBBoxCoder'),
+}
+
+
 @pytest.mark.parametrize('baseline, famo', FAMO_PAIRS)
-def test_famo_config_differs_only_in_the_extractor(baseline, famo):
-    assert resolved_difference(baseline, famo) == {
-        'model.roi_head.bbox_roi_extractor.type.':
-        ('SingleRoIExtractor', 'FAMOBBoxRoIExtractor')
-    }
+def test_famo_config_differs_only_in_famo(baseline, famo):
+    assert resolved_difference(baseline, famo) == FAMO_DIFFERENCE
 
 
 def test_label_famo_config_only_squares_training_labels():
@@ -81,11 +89,8 @@ DEMO_PAIR = ('configs/demo/faster-rcnn_r18_fpn_1xb4-3e_phantom.py',
              'configs/demo/famo_faster-rcnn_r18_fpn_1xb4-3e_phantom.py')
 
 
-def test_demo_famo_config_differs_only_in_the_extractor():
-    assert resolved_difference(*DEMO_PAIR) == {
-        'model.roi_head.bbox_roi_extractor.type.':
-        ('SingleRoIExtractor', 'FAMOBBoxRoIExtractor')
-    }
+def test_demo_famo_config_differs_only_in_famo():
+    assert resolved_difference(*DEMO_PAIR) == FAMO_DIFFERENCE
 
 
 def test_demo_pipelines_are_the_papers_at_a_smaller_scale():

@@ -104,7 +104,7 @@ def test_gradients_reach_the_features_under_the_whole_square():
     assert grad[:, 21:].sum() == 0  # nothing right of the square (x > 80)
 
 
-def roi_head_cfg(extractor_type):
+def roi_head_cfg(extractor_type, coder_type='DeltaXYWHBBoxCoder'):
     return ConfigDict(
         type='StandardRoIHead',
         bbox_roi_extractor=dict(
@@ -119,7 +119,7 @@ def roi_head_cfg(extractor_type):
             roi_feat_size=7,
             num_classes=1,
             bbox_coder=dict(
-                type='DeltaXYWHBBoxCoder',
+                type=coder_type,
                 target_means=[0., 0., 0., 0.],
                 target_stds=[0.1, 0.1, 0.2, 0.2]),
             reg_class_agnostic=False,
@@ -148,13 +148,11 @@ def roi_head_cfg(extractor_type):
             max_per_img=100))
 
 
-def test_bbox_targets_are_those_of_the_original_proposals():
-    """FAMO changes the pooled features, never the regression targets."""
-    import mmdet_famo  # noqa: F401
-    from mmdet.models.task_modules.samplers import SamplingResult
+def hand_sampling():
+    """Three proposals, the first two positive for one elongated box."""
     from mmdet.models.task_modules.assigners import AssignResult
+    from mmdet.models.task_modules.samplers import SamplingResult
 
-    feats = pyramid()
     proposals = torch.tensor([[10., 40., 90., 60.], [12., 38., 88., 64.],
                               [100., 100., 140., 220.]])
     gt = torch.tensor([[11., 41., 91., 61.]])
@@ -163,7 +161,7 @@ def test_bbox_targets_are_those_of_the_original_proposals():
         gt_inds=torch.tensor([1, 1, 0]),
         max_overlaps=torch.tensor([0.9, 0.8, 0.]),
         labels=torch.tensor([0, 0, -1]))
-    sampling = SamplingResult(
+    return SamplingResult(
         pos_inds=torch.tensor([0, 1]),
         neg_inds=torch.tensor([2]),
         priors=proposals,
@@ -171,38 +169,66 @@ def test_bbox_targets_are_those_of_the_original_proposals():
         assign_result=assign,
         gt_flags=torch.zeros(3, dtype=torch.uint8))
 
-    captured = {}
-    for name in ('SingleRoIExtractor', 'FAMOBBoxRoIExtractor'):
-        torch.manual_seed(0)
-        head = MODELS.build(roi_head_cfg(name))
-        calls = []
-        loss_and_target = head.bbox_head.loss_and_target
 
-        def record(**kwargs):
-            calls.append((kwargs['rois'], loss_and_target(**kwargs)))
-            return calls[-1][1]
+def bbox_loss_inputs(extractor_type, coder_type='DeltaXYWHBBoxCoder'):
+    """The RoIs, regression targets and pooled features of one bbox loss."""
+    import mmdet_famo  # noqa: F401
 
-        with mock.patch.object(head.bbox_head, 'loss_and_target', record):
-            results = head.bbox_loss(feats, [sampling])
-        rois, loss_and_targets = calls[0]
-        captured[name] = (rois, loss_and_targets['bbox_targets'],
-                          results['bbox_feats'])
-    base_rois, base_targets, base_feats = captured['SingleRoIExtractor']
-    famo_rois, famo_targets, famo_feats = captured['FAMOBBoxRoIExtractor']
-    assert torch.equal(famo_rois, bbox2roi([proposals]))
+    torch.manual_seed(0)
+    head = MODELS.build(roi_head_cfg(extractor_type, coder_type))
+    calls = []
+    loss_and_target = head.bbox_head.loss_and_target
+
+    def record(**kwargs):
+        calls.append((kwargs['rois'], loss_and_target(**kwargs)))
+        return calls[-1][1]
+
+    with mock.patch.object(head.bbox_head, 'loss_and_target', record):
+        results = head.bbox_loss(pyramid(), [hand_sampling()])
+    rois, loss_and_targets = calls[0]
+    return rois, loss_and_targets['bbox_targets'], results['bbox_feats']
+
+
+def test_the_extractor_alone_changes_features_not_targets():
+    """The extractor changes the pooled features, never the regression
+    targets: those follow the RoI head's coder."""
+    base_rois, base_targets, base_feats = bbox_loss_inputs(
+        'SingleRoIExtractor')
+    famo_rois, famo_targets, famo_feats = bbox_loss_inputs(
+        'FAMOBBoxRoIExtractor')
+    assert torch.equal(famo_rois, bbox2roi([hand_sampling().priors]))
     assert torch.equal(famo_rois, base_rois)
     for base, famo in zip(base_targets, famo_targets):
         assert torch.equal(base, famo)
     assert not torch.allclose(base_feats, famo_feats)
 
 
-def test_predicted_boxes_keep_the_proposals_shape():
+def test_famo_coder_targets_move_the_squares_onto_the_box():
+    from mmdet.models.task_modules.coders import DeltaXYWHBBoxCoder
+
+    _, targets, _ = bbox_loss_inputs('FAMOBBoxRoIExtractor',
+                                     'FAMODeltaXYWHBBoxCoder')
+    sampling = hand_sampling()
+    # The positives' squares: 80 x 80 and 76 x 76 about their centres.
+    squares = torch.tensor([[10., 10., 90., 90.], [12., 13., 88., 89.]])
+    stock = DeltaXYWHBBoxCoder(
+        target_means=[0., 0., 0., 0.], target_stds=[0.1, 0.1, 0.2, 0.2])
+    expected = stock.encode(squares, sampling.pos_gt_bboxes)
+    assert torch.allclose(targets[2][:2], expected)
+    assert torch.equal(targets[2][2:], torch.zeros(1, 4))  # the negative
+
+
+@pytest.mark.parametrize('coder_type, squared', [
+    ('DeltaXYWHBBoxCoder', False), ('FAMODeltaXYWHBBoxCoder', True)])
+def test_zero_deltas_return_the_box_the_coder_refers_to(coder_type, squared):
     """With zero regression deltas a FAMO head returns its proposals as they
-    are (elongated), not the squares it pooled from."""
-    import mmdet_famo  # noqa: F401
+    are (elongated) with the stock coder, their squares with FAMO's."""
     from mmengine.structures import InstanceData
 
-    head = MODELS.build(roi_head_cfg('FAMOBBoxRoIExtractor'))
+    import mmdet_famo  # noqa: F401
+    from mmdet_famo.structures import square_boxes
+
+    head = MODELS.build(roi_head_cfg('FAMOBBoxRoIExtractor', coder_type))
     torch.nn.init.zeros_(head.bbox_head.fc_reg.weight)
     torch.nn.init.zeros_(head.bbox_head.fc_reg.bias)
     proposals = torch.tensor([[10., 40., 90., 60.], [100., 20., 110., 200.]])
@@ -212,7 +238,11 @@ def test_predicted_boxes_keep_the_proposals_shape():
         result = head.predict_bbox(
             pyramid(batch=1), [meta], [rpn], head.test_cfg, rescale=False)[0]
     order = result.bboxes[:, 0].argsort()
-    assert torch.allclose(result.bboxes[order], proposals)
+    # 80 x 20 -> 80 x 80 about y = 50; 10 x 180 -> 180 x 180 about x = 105.
+    expected = torch.tensor([[10., 10., 90., 90.], [15., 20., 195., 200.]])
+    assert torch.allclose(square_boxes(proposals), expected)
+    assert torch.allclose(result.bboxes[order],
+                          expected if squared else proposals)
 
 
 # level_by='original' over two calls: (rois, their squares, expected levels).

@@ -1,9 +1,10 @@
 # Copyright (c) mmdet-famo contributors. All rights reserved.
-import torch
 from mmcv.transforms import BaseTransform
 
 from mmdet.registry import TRANSFORMS
 from mmdet.structures.bbox import HorizontalBoxes
+
+from mmdet_famo.structures import square_boxes
 
 
 @TRANSFORMS.register_module()
@@ -40,10 +41,7 @@ class SquareGTBoxes(BaseTransform):
         boxes = results.get('gt_bboxes')
         if boxes is None or len(boxes) == 0:
             return results
-        half_side = boxes.widths.maximum(boxes.heights)[:, None] / 2
-        centers = boxes.centers
-        squares = HorizontalBoxes(
-            torch.cat([centers - half_side, centers + half_side], dim=1))
+        squares = HorizontalBoxes(square_boxes(boxes.tensor))
         if self.clip_to_image:
             squares.clip_(results['img_shape'])
         results['gt_bboxes'] = squares

@@ -8,6 +8,8 @@ from mmdet.models.roi_heads.roi_extractors import SingleRoIExtractor
 from mmdet.registry import MODELS
 from mmdet.utils import ConfigType, OptMultiConfig
 
+from mmdet_famo.structures import square_boxes
+
 LEVEL_BY = ('square', 'original')
 BORDER_MODES = ('keep', 'clip_to_features')
 
@@ -24,10 +26,14 @@ class FAMOBBoxRoIExtractor(SingleRoIExtractor):
     ``(cx, cy, w, h) -> (cx, cy, s, s)`` with ``s = max(w, h)``, so the pooled
     features keep the fracture's shape whatever its direction.
 
-    Only the pooled features change. The RoI head keeps computing regression
-    targets from, and decoding deltas onto, the original proposals, so the
-    detector still predicts boxes of the fracture's true shape. The same
-    squaring is applied in training and inference.
+    Only the pooled features change; which box the head's deltas refer to is
+    its coder's choice. Every RoI of one centre and long side pools the same
+    square, so deltas relative to the RoI itself would ask the head to
+    correct a short side its features do not show. The FAMO configs pair
+    this extractor with :class:`FAMODeltaXYWHBBoxCoder`, whose deltas move
+    the square onto the fracture's box: the detector still predicts boxes
+    of the fracture's true shape. The same squaring is applied in training
+    and inference.
 
     Two choices the paper leaves open, both configurable:
 
@@ -92,13 +98,7 @@ class FAMOBBoxRoIExtractor(SingleRoIExtractor):
         Returns:
             Tensor: Squared RoIs, shape ``(n, 5)``.
         """
-        x1, y1, x2, y2 = rois[:, 1:].unbind(dim=1)
-        half_side = torch.maximum(x2 - x1, y2 - y1) / 2
-        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-        squares = torch.stack([
-            rois[:, 0], cx - half_side, cy - half_side, cx + half_side,
-            cy + half_side
-        ], dim=1)
+        squares = torch.cat([rois[:, :1], square_boxes(rois[:, 1:])], dim=1)
         if self.border == 'clip_to_features':
             height = feats[0].size(-2) * self.featmap_strides[0]
             width = feats[0].size(-1) * self.featmap_strides[0]

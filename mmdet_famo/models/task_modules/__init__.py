@@ -1,0 +1,3 @@
+from .famo_delta_xywh_bbox_coder import FAMODeltaXYWHBBoxCoder
+
+__all__ = ['FAMODeltaXYWHBBoxCoder']
