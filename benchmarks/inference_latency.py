@@ -60,7 +60,7 @@ from mmdet_famo.phantom import (
     generate_phantom_dataset)
 
 COMMAND = 'python benchmarks/inference_latency.py'
-DEMO_CONFIG = 'configs/demo/famo_faster-rcnn_r18_fpn_1xb4-3e_phantom.py'
+DEMO_CONFIG = 'configs/demo/famo_faster-rcnn_r18_fpn_1xb4-5e_phantom.py'
 
 
 class SamePipelineDetInferencer(DetInferencer):

@@ -23,8 +23,8 @@ import mmdet_famo  # noqa: F401
 from mmdet.registry import DATASETS, MODELS
 
 CONFIGS = {
-    'baseline': 'configs/demo/faster-rcnn_r18_fpn_1xb4-3e_phantom.py',
-    'FAMO': 'configs/demo/famo_faster-rcnn_r18_fpn_1xb4-3e_phantom.py',
+    'baseline': 'configs/demo/faster-rcnn_r18_fpn_1xb4-5e_phantom.py',
+    'FAMO': 'configs/demo/famo_faster-rcnn_r18_fpn_1xb4-5e_phantom.py',
 }
 
 

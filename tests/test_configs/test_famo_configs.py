@@ -85,8 +85,8 @@ def test_paper_recipe():
     assert resize.scale == (800, 800) and resize.keep_ratio
 
 
-DEMO_PAIR = ('configs/demo/faster-rcnn_r18_fpn_1xb4-3e_phantom.py',
-             'configs/demo/famo_faster-rcnn_r18_fpn_1xb4-3e_phantom.py')
+DEMO_PAIR = ('configs/demo/faster-rcnn_r18_fpn_1xb4-5e_phantom.py',
+             'configs/demo/famo_faster-rcnn_r18_fpn_1xb4-5e_phantom.py')
 
 
 def test_demo_famo_config_differs_only_in_famo():

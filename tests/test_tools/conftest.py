@@ -7,7 +7,7 @@ from mmdet_famo.phantom import PhantomConfig, generate_phantom_dataset
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY_BASE = osp.join(
-    ROOT, 'configs/demo/famo_faster-rcnn_r18_fpn_1xb4-3e_phantom.py')
+    ROOT, 'configs/demo/famo_faster-rcnn_r18_fpn_1xb4-5e_phantom.py')
 TINY_CONFIG = """
 _base_ = {base!r}
 custom_imports = dict(

@@ -1,6 +1,6 @@
 # FAMO on the main job's CPU-sized baseline: RoIs squared before
 # RoI-Align and box deltas relative to the squares.
-_base_ = './faster-rcnn_r18_fpn_1xb4-3e_phantom.py'
+_base_ = './faster-rcnn_r18_fpn_1xb4-5e_phantom.py'
 
 model = dict(
     roi_head=dict(
