@@ -6,7 +6,7 @@ from mmdet_famo.models.task_modules import FAMODeltaXYWHBBoxCoder
 from mmdet_famo.structures import square_boxes
 
 STDS = dict(target_means=[0., 0., 0., 0.], target_stds=[0.1, 0.1, 0.2, 0.2])
-# An 60 x 10 RoI centred at (40, 25); its square is 60 x 60 about the centre.
+# A 60 x 10 RoI centred at (40, 25); its square is 60 x 60 about the centre.
 ROI = torch.tensor([[10., 20., 70., 30.]])
 SQUARE = torch.tensor([[10., -5., 70., 55.]])
 GT = torch.tensor([[12., 18., 68., 33.]])  # 56 x 15, centre (40, 25.5)
