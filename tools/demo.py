@@ -83,6 +83,11 @@ def run_step(name: str, command: list, log_file: str, epochs: int = 1):
     bar = tqdm(desc=name, unit='it', dynamic_ncols=True)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         filter(None, [ROOT, os.environ.get('PYTHONPATH')])))
+    # On 2 cores torch's 2 OpenMP threads share them with the data worker;
+    # OpenMP threads that spin while they wait slow each other when one is
+    # descheduled. Passive waiting made a training iteration 8 % faster
+    # (0.95 s against 1.03 s, README "Two commands").
+    env.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
     with open(log_file, 'w') as log, subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True) as process:

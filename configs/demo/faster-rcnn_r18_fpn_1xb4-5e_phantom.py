@@ -115,14 +115,21 @@ test_pipeline = [
 # Batches of 4: per image seen, batches of 2 and 4 learnt alike (AP50 0.05
 # and 0.06 after 2 epochs), and 4 ran more images per second through the 2
 # cores (0.45 s per batch of 4 against 0.27 s per batch of 2).
+# Evaluation in batches of 4 as well: every phantom has the same size, so
+# the batch adds no padding and the scores equal those of one image at a
+# time (to 3e-7); validating 325 images took 40 s instead of 46 s.
 train_dataloader = dict(
     batch_size=batch_size,
     num_workers=1,
     dataset=dict(data_root=train_data_root, pipeline=train_pipeline))
 val_dataloader = dict(
-    num_workers=1, dataset=dict(data_root=data_root, pipeline=test_pipeline))
+    batch_size=batch_size,
+    num_workers=1,
+    dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = dict(
-    num_workers=1, dataset=dict(data_root=data_root, pipeline=test_pipeline))
+    batch_size=batch_size,
+    num_workers=1,
+    dataset=dict(data_root=data_root, pipeline=test_pipeline))
 
 # From scratch on the CPU in a few hundred iterations: AdamW (adaptive
 # steps train randomly initialised detectors in far fewer iterations than
