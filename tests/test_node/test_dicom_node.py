@@ -338,7 +338,22 @@ def test_killed_mid_study_and_restarted_processes_it_once(
     assert study[0].PatientID not in text
 
 
-@pytest.mark.skipif(not (shutil.which('echoscu') and shutil.which('storescu')),
+def dcmtk_program(name: str):
+    """The path of dcmtk's ``name`` on PATH, or None. pynetdicom installs
+    apps of the same names (storescu, echoscu) that exit 0 when a store
+    fails, and an activated virtual environment puts them first."""
+    for directory in os.environ.get('PATH', '').split(os.pathsep):
+        path = shutil.which(name, path=directory)
+        if path and '$dcmtk:' in subprocess.run(
+                [path, '--version'], capture_output=True, text=True).stdout:
+            return path
+    return None
+
+
+DCMTK = {name: dcmtk_program(name) for name in ('echoscu', 'storescu')}
+
+
+@pytest.mark.skipif(not all(DCMTK.values()),
                     reason="dcmtk's echoscu and storescu are not installed "
                     '(Debian package dcmtk)')
 def test_dcmtk_echoscu_and_storescu(phantoms, destination, start_node,
@@ -349,7 +364,7 @@ def test_dcmtk_echoscu_and_storescu(phantoms, destination, start_node,
 
     def dcmtk(program, *files) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [program, '-aec', 'FAMO', HOST,
+            [DCMTK[program], '-aec', 'FAMO', HOST,
              str(node.port), *files],
             capture_output=True,
             text=True,

@@ -1,6 +1,7 @@
 """tools/demo.py's phantom sets against the demo configs that read them."""
 import importlib.util
 import os.path as osp
+import sys
 
 from mmengine.config import Config
 
@@ -41,3 +42,22 @@ def test_training_phantoms_are_other_patients_than_evaluation_ones():
             cfg.train_dataloader.dataset.data_root) == train_root
         for loader in (cfg.val_dataloader, cfg.test_dataloader):
             assert osp.normpath(loader.dataset.data_root) == evaluation_root
+
+
+def test_steps_wait_passively_unless_told_otherwise(tmp_path, monkeypatch):
+    """Each demo step runs with OpenMP's passive waiting (faster on 2 shared
+    cores), unless the user set OMP_WAIT_POLICY."""
+    demo = load_demo()
+    command = [
+        sys.executable, '-c',
+        'import os; print("policy=" + os.environ["OMP_WAIT_POLICY"])'
+    ]
+    monkeypatch.delenv('OMP_WAIT_POLICY', raising=False)
+    log = tmp_path / 'default.log'
+    demo.run_step('default', command, str(log))
+    assert 'policy=PASSIVE' in log.read_text()
+
+    monkeypatch.setenv('OMP_WAIT_POLICY', 'ACTIVE')
+    log = tmp_path / 'user.log'
+    demo.run_step('user', command, str(log))
+    assert 'policy=ACTIVE' in log.read_text()
