@@ -16,6 +16,7 @@ already exist is skipped, so an interrupted demo goes on where it stopped
 (``--restart`` starts over).
 """
 import argparse
+import functools
 import json
 import os
 import os.path as osp
@@ -23,8 +24,10 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import warnings
+from typing import Callable, NamedTuple, Optional
 
 from tqdm import tqdm
 
@@ -77,20 +80,37 @@ def parse_args():
     return parser.parse_args()
 
 
-def run_step(name: str, command: list, log_file: str, epochs: int = 1):
-    """Run ``command``, log it to ``log_file``, show a progress bar."""
-    tqdm.write(f'\n==> {name}')
-    bar = tqdm(desc=name, unit='it', dynamic_ncols=True)
+class Step(NamedTuple):
+    """One process of the demo: its name, command line and log file; a
+    training step also says its number of epochs (one progress bar over
+    them all)."""
+    name: str
+    command: list
+    log_file: str
+    epochs: int = 1
+    on_success: Optional[Callable[[], None]] = None
+
+
+def step_env(threads: int) -> dict:
+    """The environment of a step: the package importable, ``threads``
+    OpenMP threads and OpenMP's passive waiting, unless the user set them.
+
+    On 2 cores torch's OpenMP threads share them with the data worker;
+    threads that spin while they wait slow each other when one is
+    descheduled: passive waiting made a training iteration 8 % faster (0.95
+    s against 1.03 s, README "Two commands").
+    """
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         filter(None, [ROOT, os.environ.get('PYTHONPATH')])))
-    # On 2 cores torch's 2 OpenMP threads share them with the data worker;
-    # OpenMP threads that spin while they wait slow each other when one is
-    # descheduled. Passive waiting made a training iteration 8 % faster
-    # (0.95 s against 1.03 s, README "Two commands").
     env.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
-    with open(log_file, 'w') as log, subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True) as process:
+    env.setdefault('OMP_NUM_THREADS', str(threads))
+    return env
+
+
+def follow(step: Step, process: subprocess.Popen, bar: tqdm) -> None:
+    """Copy ``process``'s output to the step's log; move ``bar`` along the
+    iterations it logs."""
+    with open(step.log_file, 'w') as log:
         for line in process.stdout:
             log.write(line)
             match = ITERATION.search(line)
@@ -98,15 +118,52 @@ def run_step(name: str, command: list, log_file: str, epochs: int = 1):
                 mode, epoch, done, total = match.groups()
                 done, total = int(done), int(total)
                 if mode == 'train':  # one bar over every epoch
-                    bar.total = total * epochs
+                    bar.total = total * step.epochs
                     bar.n = (int(epoch) - 1) * total + done
+                    bar.set_postfix_str(mode)
+                elif mode == 'val':  # the bar stays on the training's
+                    bar.set_postfix_str(f'validating {done}/{total}')
                 else:
                     bar.total, bar.n = total, done
-                bar.set_postfix_str(mode)
+                    bar.set_postfix_str(mode)
                 bar.refresh()
-    bar.close()
-    if process.returncode:
-        sys.exit(f'{name} failed (exit {process.returncode}); see {log_file}')
+    process.wait()
+
+
+def run_steps(*steps: Step) -> None:
+    """Run ``steps`` side by side, the cores shared out among them, with a
+    progress bar each; exit naming the log of any step that failed (the
+    others still finish, so their results are kept).
+
+    Side by side because much of a CPU detector's iteration is
+    single-threaded (mmcv's RoI-Align and NMS): on 2 cores the two models
+    trained at once, one thread each, took XXX of the time of one after the
+    other (README "Two commands").
+    """
+    threads = max(1, len(os.sched_getaffinity(0)) // len(steps))
+    tqdm.write('\n==> ' + ', '.join(step.name for step in steps))
+    followers = []
+    for position, step in enumerate(steps):
+        process = subprocess.Popen(
+            step.command, cwd=ROOT, env=step_env(threads),
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        bar = tqdm(desc=step.name, unit='it', dynamic_ncols=True,
+                   position=position)
+        follower = threading.Thread(
+            target=follow, args=(step, process, bar), daemon=True)
+        follower.start()
+        followers.append((step, process, bar, follower))
+    failed = []
+    for step, process, bar, follower in followers:
+        follower.join()
+        bar.close()
+        if not process.returncode and step.on_success:
+            step.on_success()
+        elif process.returncode:
+            failed.append(f'{step.name} failed (exit {process.returncode}); '
+                          f'see {step.log_file}')
+    if failed:
+        sys.exit('\n'.join(failed))
 
 
 def demo_epochs(config: str, epochs) -> int:
@@ -124,6 +181,13 @@ def phantoms_ready(data_root: str, phantom_args: list) -> bool:
         return False
 
 
+def mark_phantoms_ready(data_root: str, phantom_args: list) -> None:
+    """Record how ``data_root``'s phantoms were generated (see
+    :func:`phantoms_ready`)."""
+    with open(osp.join(ROOT, data_root, PHANTOM_ARGS_FILE), 'w') as file:
+        json.dump(phantom_args, file)
+
+
 def main():
     args = parse_args()
     work_dir = osp.join(ROOT, args.work_dir)
@@ -133,17 +197,21 @@ def main():
     python = sys.executable
     start = time.time()
 
+    phantom_steps = []
     for data_root, phantom_args in PHANTOM_SETS.items():
         if not phantoms_ready(data_root, phantom_args):
             name = osp.basename(data_root)
-            run_step(f'phantom radiographs ({name})',
-                     [python, 'tools/misc/make_phantoms.py', data_root] +
-                     phantom_args, osp.join(work_dir, f'{name}.log'))
-            # written last: an interrupted set is generated again
-            with open(osp.join(ROOT, data_root, PHANTOM_ARGS_FILE),
-                      'w') as file:
-                json.dump(phantom_args, file)
+            phantom_steps.append(Step(
+                f'phantom radiographs ({name})',
+                [python, 'tools/misc/make_phantoms.py', data_root] +
+                phantom_args, osp.join(work_dir, f'{name}.log'),
+                # written last: an interrupted set is generated again
+                on_success=functools.partial(
+                    mark_phantoms_ready, data_root, phantom_args)))
+    if phantom_steps:
+        run_steps(*phantom_steps)
 
+    train_steps, test_steps = [], []
     for model, config in MODELS.items():
         model_dir = osp.join(work_dir, model)
         epochs = demo_epochs(config, args.epochs)
@@ -160,26 +228,28 @@ def main():
                        f'val_evaluator.output_dir={val_dir}']
             if args.seed is not None:
                 options.append(f'randomness.seed={args.seed}')
-            run_step(f'train {model}', [
+            train_steps.append(Step(f'train {model}', [
                 python, 'tools/train.py', config, '--work-dir', model_dir,
                 '--cfg-options', *options
-            ], osp.join(work_dir, f'train_{model}.log'), epochs)
-        test_dir = osp.join(model_dir, 'test')
-        run_step(f'test {model}', [
+            ], osp.join(work_dir, f'train_{model}.log'), epochs))
+        test_steps.append(Step(f'test {model}', [
             python, 'tools/test.py', config, checkpoint, '--work-dir',
-            model_dir, '--out-dir', test_dir, '--threshold-file',
-            osp.join(val_dir, 'operating_threshold.json')
-        ], osp.join(work_dir, f'test_{model}.log'))
+            model_dir, '--out-dir', osp.join(model_dir, 'test'),
+            '--threshold-file', osp.join(val_dir, 'operating_threshold.json')
+        ], osp.join(work_dir, f'test_{model}.log')))
+    if train_steps:
+        run_steps(*train_steps)
+    run_steps(*test_steps)
 
     report_dir = osp.join(work_dir, 'report')
-    run_step('compare FAMO with the baseline', [
+    run_steps(Step('compare FAMO with the baseline', [
         python, 'tools/analysis/compare.py',
         osp.join(work_dir, 'famo', 'test'),
         osp.join(work_dir, 'baseline', 'test'), '--out-dir', report_dir,
         '--names', 'FAMO', 'Baseline', '--note', PHANTOM_NOTE, '--work-dirs',
         osp.join(work_dir, 'famo'),
         osp.join(work_dir, 'baseline')
-    ], osp.join(work_dir, 'compare.log'))
+    ], osp.join(work_dir, 'compare.log')))
     with open(osp.join(work_dir, 'compare.log')) as log:
         print(log.read())
     print(f'Demo finished in {(time.time() - start) / 60:.1f} min. '

@@ -17,6 +17,7 @@ _base_ = '../famo/faster-rcnn_x101-32x4d_fpn_4xb1-35e_fracture.py'
 data_root = 'data/phantom/'
 train_data_root = 'data/phantom_train/'
 image_scale = (320, 320)
+train_crop_size = (160, 160)
 neck_channels = 64
 batch_size = 4
 # Five epochs: the fewest after which both models met every bar of issue 13
@@ -84,8 +85,20 @@ model = dict(
     test_cfg=dict(
         rpn=dict(nms_pre=500, max_per_img=100), rcnn=dict(max_per_img=20)))
 
-# The paper config's training augmentation at the demo's image scale
-# (tests/test_configs checks that the two lists differ only there).
+# The paper config's training augmentation at the demo's image scale, with
+# two changes for a training of minutes (tests/test_configs checks that
+# there are no others; the README's lever table gives the figures):
+# - training reads random 160 px crops of the 320 px phantoms, at full
+#   resolution: a training iteration took a third of the time (0.26 s
+#   against 0.76 s), and the detector, convolutional, is tested on whole
+#   images. A crop keeps 72 % of images with a fracture in view (85 % of
+#   whole ones), clipped fractures with the tight boxes of their visible
+#   parts (recomputed from the masks);
+# - no random colour inversion: LoadRadiograph gives every image in one
+#   polarity (bone bright, MONOCHROME1 inverted), so test images are never
+#   inverted, and in a 5-epoch training from scratch the inverted half of
+#   the images taught the detector a polarity it never meets (validation
+#   AP50 after 5 epochs 0.53 with it, 0.78 without).
 train_pipeline = [
     dict(type='LoadRadiograph', on_error='skip'),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
@@ -99,12 +112,16 @@ train_pipeline = [
     dict(type='RandomAspectRatio', max_ratio=1.2),
     dict(type='RandomFlip', prob=0.5),
     dict(
+        type='RandomCrop',
+        crop_size=train_crop_size,
+        allow_negative_crop=True,
+        recompute_bbox=True),
+    dict(
         type='FilterAnnotations',
         min_gt_bbox_wh=({{_base_.min_box_size}}, {{_base_.min_box_size}}),
         keep_empty=False),
     dict(type='Brightness', prob=0.5, min_mag=0.8, max_mag=1.2),
     dict(type='GaussianNoise', prob=0.5),
-    dict(type='RandomInvert', prob=0.5),
     dict(type='PackDetInputs', meta_keys={{_base_.meta_keys}})
 ]
 test_pipeline = [

@@ -94,10 +94,22 @@ def test_demo_famo_config_differs_only_in_famo():
 
 
 def test_demo_pipelines_are_the_papers_at_a_smaller_scale():
+    """The demo's pipelines are the paper's at the demo's image scale, but
+    for its two documented training changes: a 160 px crop after the flip,
+    and no colour inversion."""
     paper = Config.fromfile(FAMO_PAIRS[0][0])
     demo = Config.fromfile(DEMO_PAIR[0])
-    for name in ('train_pipeline', 'test_pipeline'):
-        paper_steps, demo_steps = paper[name], demo[name]
+    paper_train = [step for step in paper.train_pipeline
+                   if step.type != 'RandomInvert']
+    assert len(paper_train) == len(paper.train_pipeline) - 1
+    flip = [step.type for step in paper_train].index('RandomFlip')
+    crop = demo.train_pipeline[flip + 1]
+    assert crop == dict(type='RandomCrop', crop_size=(160, 160),
+                        allow_negative_crop=True, recompute_bbox=True)
+    paper_train.insert(flip + 1, crop)
+    for paper_steps, demo_steps in ((paper_train, demo.train_pipeline),
+                                    (paper.test_pipeline,
+                                     demo.test_pipeline)):
         assert len(paper_steps) == len(demo_steps)
         for paper_step, demo_step in zip(paper_steps, demo_steps):
             if 'scale' in paper_step:

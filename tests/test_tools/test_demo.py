@@ -1,8 +1,10 @@
-"""tools/demo.py's phantom sets against the demo configs that read them."""
+"""tools/demo.py: its phantom sets against the demo configs that read them,
+and how it runs its steps."""
 import importlib.util
 import os.path as osp
 import sys
 
+import pytest
 from mmengine.config import Config
 
 from .conftest import ROOT
@@ -54,10 +56,56 @@ def test_steps_wait_passively_unless_told_otherwise(tmp_path, monkeypatch):
     ]
     monkeypatch.delenv('OMP_WAIT_POLICY', raising=False)
     log = tmp_path / 'default.log'
-    demo.run_step('default', command, str(log))
+    demo.run_steps(demo.Step('default', command, str(log)))
     assert 'policy=PASSIVE' in log.read_text()
 
     monkeypatch.setenv('OMP_WAIT_POLICY', 'ACTIVE')
     log = tmp_path / 'user.log'
-    demo.run_step('user', command, str(log))
+    demo.run_steps(demo.Step('user', command, str(log)))
     assert 'policy=ACTIVE' in log.read_text()
+
+
+def test_steps_side_by_side_share_the_cores(tmp_path, monkeypatch):
+    """Steps run at once (each sees the other's file appear), with the
+    cores shared out as OpenMP threads, unless the user set their number."""
+    demo = load_demo()
+    monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
+    monkeypatch.setattr(demo.os, 'sched_getaffinity', lambda pid: {0, 1, 2})
+
+    def step(name, other):
+        # writes its flag, then waits (at most 60 s) for the other's
+        code = (f'import os, time; open({str(tmp_path / name)!r}, "w").close()'
+                f'\nfor _ in range(600):'
+                f'\n    if os.path.exists({str(tmp_path / other)!r}): break'
+                f'\n    time.sleep(0.1)'
+                f'\nelse: raise SystemExit("not side by side")'
+                f'\nprint("threads=" + os.environ["OMP_NUM_THREADS"])')
+        return demo.Step(name, [sys.executable, '-c', code],
+                         str(tmp_path / f'{name}.log'))
+
+    demo.run_steps(step('a', 'b'), step('b', 'a'))
+    for name in 'ab':  # 3 cores for 2 steps: one thread each
+        assert 'threads=1' in (tmp_path / f'{name}.log').read_text()
+
+    monkeypatch.setenv('OMP_NUM_THREADS', '2')
+    (tmp_path / 'a').unlink()
+    (tmp_path / 'b').unlink()
+    demo.run_steps(step('a', 'b'), step('b', 'a'))
+    assert 'threads=2' in (tmp_path / 'a.log').read_text()
+
+
+def test_a_failed_step_is_named_and_the_others_finish(tmp_path):
+    """A step that fails ends the demo with its log's name, after the steps
+    beside it have finished and recorded their results."""
+    demo = load_demo()
+    done = []
+    failing = demo.Step('fails', [sys.executable, '-c', 'raise SystemExit(3)'],
+                        str(tmp_path / 'fails.log'))
+    slow = demo.Step(
+        'slow', [sys.executable, '-c', 'import time; time.sleep(1)'],
+        str(tmp_path / 'slow.log'), on_success=lambda: done.append('slow'))
+    with pytest.raises(SystemExit) as error:
+        demo.run_steps(failing, slow)
+    assert str(error.value) == (
+        f'fails failed (exit 3); see {tmp_path / "fails.log"}')
+    assert done == ['slow']
