@@ -91,7 +91,8 @@ test_dataloader = dict(
         test_mode=True,
         pipeline=test_pipeline))
 # Validation chooses the operating points (suspected: target sensitivity
-# 0.95; definite: Youden) on the localised image scores; the test evaluator
+# 0.95 per image; definite: the best worse Youden's J of images and cases)
+# on the localised scores; the test evaluator
 # never fits its own: it reads the validation's points (tools/test.py
 # --threshold-file) or reports AP, AUC and FROC only.
 val_evaluator = dict(

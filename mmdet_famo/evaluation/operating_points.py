@@ -29,7 +29,8 @@ import numpy as np
 from mmengine.fileio import load
 
 from .file_io import write_json
-from .functional.thresholds import (sensitivity_threshold,
+from .functional.thresholds import (image_case_youden_threshold,
+                                    sensitivity_threshold,
                                     specificity_threshold, youden_threshold)
 
 #: The two levels of a finding, from the more sensitive to the more specific.
@@ -38,11 +39,13 @@ LEVELS = ('suspected', 'definite')
 THRESHOLD_METHODS = {
     'sensitivity': 'target sensitivity',
     'youden': "maximal Youden's J",
+    'image_case_youden': "maximal Youden's J of the worse of images and "
+    'cases',
     'specificity': 'target specificity',
     'given': 'given by the user',
 }
 #: Methods that may choose the definite point.
-DEFINITE_METHODS = ('youden', 'specificity')
+DEFINITE_METHODS = ('image_case_youden', 'youden', 'specificity')
 #: Methods that aim at a target rate.
 TARGETED_METHODS = ('sensitivity', 'specificity')
 #: The file FractureCaseMetric writes into its ``output_dir``.
@@ -165,7 +168,9 @@ def choose_operating_points(labels: np.ndarray,
                             definite_method: str = 'youden',
                             target_sensitivity: float = 0.95,
                             target_specificity: float = 0.9,
-                            source: str = 'the evaluated images'
+                            source: str = 'the evaluated images',
+                            case_labels: Optional[np.ndarray] = None,
+                            case_scores: Optional[np.ndarray] = None
                             ) -> Optional[OperatingPoints]:
     """Choose both points on labelled scores (see
     :mod:`.functional.thresholds`: real box scores only).
@@ -178,11 +183,13 @@ def choose_operating_points(labels: np.ndarray,
     Args:
         labels (np.ndarray): (n, ) 0/1 truth.
         scores (np.ndarray): (n, ) localised scores, -inf without a box.
-        definite_method (str): 'youden' or 'specificity'.
+        definite_method (str): One of :data:`DEFINITE_METHODS`.
         target_sensitivity (float): Of the suspected point.
         target_specificity (float): Of the definite point, if
             ``definite_method`` is 'specificity'.
         source (str): Where the scores come from, for the record.
+        case_labels, case_scores (np.ndarray, optional): (m, ) per case,
+            for 'image_case_youden'.
 
     Returns:
         OperatingPoints | None: None (with a warning) when no threshold can
@@ -191,7 +198,14 @@ def choose_operating_points(labels: np.ndarray,
     if definite_method not in DEFINITE_METHODS:
         raise ValueError(f'the definite method must be one of '
                          f'{DEFINITE_METHODS}, got {definite_method!r}')
-    if definite_method == 'youden':
+    if definite_method == 'image_case_youden':
+        if case_labels is None or case_scores is None:
+            raise ValueError("'image_case_youden' needs case_labels and "
+                             'case_scores')
+        definite = image_case_youden_threshold(labels, scores, case_labels,
+                                               case_scores)
+        target = None
+    elif definite_method == 'youden':
         definite, target = youden_threshold(labels, scores), None
     else:
         definite = specificity_threshold(labels, scores, target_specificity)

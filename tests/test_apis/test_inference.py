@@ -181,7 +181,7 @@ def test_the_threshold_saved_by_the_metric_is_used(tmp_path):
     for path in (tmp_path, tmp_path / 'operating_threshold.json'):
         points = load_operating_points(str(path))
         assert points.definite.threshold == pytest.approx(0.8)
-        assert points.definite.method == 'youden'
+        assert points.definite.method == 'image_case_youden'
 
 
 def test_an_undefined_saved_threshold_is_refused(tmp_path):

@@ -11,8 +11,8 @@ from .fracture_levels import (SCORE_WITHOUT_BOX, LevelScores, case_scores,
                               highest_scores, image_scores, is_case_positive,
                               is_image_positive, outcomes, shown_score,
                               shown_scores)
-from .thresholds import (sensitivity_threshold, specificity_threshold,
-                         youden_threshold)
+from .thresholds import (image_case_youden_threshold, sensitivity_threshold,
+                         specificity_threshold, youden_threshold)
 
 __all__ = [
     'OVERLAP_CRITERIA', 'pairwise_overlaps', 'match_detections',
@@ -22,6 +22,7 @@ __all__ = [
     'delong_auc_variance', 'auc_confidence_interval', 'DelongTestResult',
     'paired_delong_test', 'CI_METHODS', 'proportion_confidence_interval',
     'McNemarResult', 'mcnemar_test', 'youden_threshold',
+    'image_case_youden_threshold',
     'specificity_threshold', 'sensitivity_threshold', 'SCORE_WITHOUT_BOX',
     'LevelScores', 'highest_scores', 'image_scores', 'case_scores',
     'outcomes', 'is_image_positive', 'is_case_positive', 'shown_score',

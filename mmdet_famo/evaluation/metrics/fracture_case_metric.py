@@ -100,7 +100,10 @@ class FractureCaseMetric(BaseMetric):
         choose_operating_points (bool): Choose the points on the evaluated
             images when neither of the above is given; right for the
             validation set only. Defaults to False.
-        threshold_method (str): Definite point: 'youden' or 'specificity'.
+        threshold_method (str): Definite point: 'image_case_youden' (the
+            default: the threshold whose smaller of the per-image and the
+            per-case Youden's J is largest, since one threshold decides
+            both), 'youden' (per image only) or 'specificity'.
         target_specificity (float): Of the 'specificity' method. Defaults to
             0.9.
         target_sensitivity (float): Of the suspected point. Defaults to
@@ -128,7 +131,7 @@ class FractureCaseMetric(BaseMetric):
                  suspected_score_thr: Optional[float] = None,
                  threshold_file: Optional[str] = None,
                  choose_operating_points: bool = False,
-                 threshold_method: str = 'youden',
+                 threshold_method: str = 'image_case_youden',
                  target_specificity: float = 0.9,
                  target_sensitivity: float = 0.95,
                  ci_method: str = 'exact',
@@ -296,7 +299,8 @@ class FractureCaseMetric(BaseMetric):
                 labels, scored.images.localised, self.threshold_method,
                 self.target_sensitivity, self.target_specificity,
                 f'chosen on {len(labels)} images ({labels.sum()} with '
-                'fractures) evaluated with choose_operating_points=True')
+                'fractures) evaluated with choose_operating_points=True',
+                scored.cases.labels, scored.cases.localised)
         for warning in caught:
             warnings.warn(f'operating points: {warning.message}',
                           warning.category)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from sklearn.exceptions import UndefinedMetricWarning
 
-from mmdet_famo.evaluation.functional import (sensitivity_threshold,
+from mmdet_famo.evaluation.functional import (image_case_youden_threshold,
+                                              sensitivity_threshold,
                                               specificity_threshold,
                                               youden_threshold)
 
@@ -38,6 +39,57 @@ def test_youden_equals_brute_force_and_prefers_higher():
         # the first (highest) of equally good thresholds
         assert youden_threshold(labels, scores) == candidates[youden.index(
             max(youden))]
+
+
+def test_image_case_youden_hand_computed():
+    """Three fractured one-view cases; fracture-free cases of 2, 2 and 4
+    views, two of them with one view scoring just under the fractures'
+    .4. Per image, t = .35 gives 1 + 6/8 - 1 = .75 against .667 at .4; but
+    at .35 two of the three fracture-free cases are positive (case J
+    1 + 1/3 - 1 = .33), at .4 none (2/3 + 1 - 1 = .67 at both levels)."""
+    image_labels = np.array([1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0], bool)
+    image_scores = np.array(
+        [.9, .4, .35, .38, .05, .37, .05, .05, .05, .05, .05])
+    case_labels = np.array([1, 1, 1, 0, 0, 0], bool)
+    case_scores = np.array([.9, .4, .35, .38, .37, .05])
+    assert youden_threshold(image_labels, image_scores) == .35
+    assert image_case_youden_threshold(image_labels, image_scores,
+                                       case_labels, case_scores) == .4
+
+
+def test_image_case_youden_equals_brute_force():
+    """The highest of the thresholds whose smaller J is largest; with one
+    image per case, Youden's threshold itself."""
+    rng = np.random.default_rng(7)
+    for _ in range(40):
+        labels = rng.random(30) < 0.4
+        labels[:2] = [True, False]
+        scores = rng.integers(0, 10, 30) / 10 + labels * 0.2
+        case = rng.integers(0, 12, 30)
+        case[:12] = np.arange(12)
+        case_labels = np.array([labels[case == c].any() for c in range(12)])
+        case_labels[:2] = [True, False]
+        case_scores = np.array([scores[case == c].max() for c in range(12)])
+        candidates = np.unique(scores)[::-1]
+        worse = [
+            min(sum(rates(labels, scores, t)),
+                sum(rates(case_labels, case_scores, t))) for t in candidates
+        ]
+        assert image_case_youden_threshold(
+            labels, scores, case_labels,
+            case_scores) == candidates[worse.index(max(worse))]
+        assert image_case_youden_threshold(labels, scores, labels,
+                                           scores) == youden_threshold(
+                                               labels, scores)
+
+
+def test_image_case_youden_needs_both_classes_at_both_levels():
+    labels = np.array([1, 0, 0], bool)
+    scores = np.array([.9, .8, .1])
+    with pytest.warns(UndefinedMetricWarning, match='of the cases'):
+        assert np.isnan(
+            image_case_youden_threshold(labels, scores, np.array([1], bool),
+                                        np.array([.9])))
 
 
 def test_target_specificity():

@@ -234,7 +234,8 @@ def test_operating_points_chosen_on_validation_and_reused(tmp_path):
     val = evaluate(hand_built_samples(), choose_operating_points=True,
                    target_sensitivity=0.6, output_dir=str(val_dir))
     # Youden on localised image scores: positives .9, none, .45; negatives
-    # .7 .4 none .3 .55; t = .9 gives 1/3 + 1 - 1, the best
+    # .7 .4 none .3 .55; t = .9 gives 1/3 + 1 - 1, the best; the default
+    # method also takes the cases' J, and they agree here
     assert val['fracture/threshold'] == pytest.approx(0.9)
     # sensitivity >= .6 first at .45 (2/3), the highest such score
     assert val['fracture/suspected_threshold'] == pytest.approx(0.45)
@@ -243,7 +244,8 @@ def test_operating_points_chosen_on_validation_and_reused(tmp_path):
     assert val['fracture/suspected_image_specificity'] == pytest.approx(3 / 5)
     saved = json.loads((val_dir / OPERATING_THRESHOLD_FILE).read_text())
     assert saved['threshold'] == val['fracture/threshold']
-    assert saved['operating_points']['definite']['method'] == 'youden'
+    assert saved['operating_points']['definite']['method'] == \
+        'image_case_youden'
     assert saved['operating_points']['suspected']['target'] == 0.6
 
     for threshold_file in (str(val_dir),
