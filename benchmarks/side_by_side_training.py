@@ -36,7 +36,7 @@ def training_steps(iterations: int, work_dir: str) -> list:
         steps.append(demo.Step(model, [
             sys.executable, 'tools/train.py', config, '--work-dir',
             osp.join(work_dir, model), '--cfg-options',
-            'train_cfg.max_epochs=1', 'train_cfg.val_interval=2',
+            'train_cfg.max_epochs=1', 'train_cfg.val_begin=2',
             f'train_dataloader.dataset.indices={iterations * batch_size}'
         ], osp.join(work_dir, f'{model}.log')))
     return steps
