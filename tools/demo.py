@@ -83,7 +83,7 @@ def parse_args():
 class Step(NamedTuple):
     """One process of the demo: its name, command line and log file; a
     training step also says its number of epochs (one progress bar over
-    them all)."""
+    them all); ``on_success`` is called once the process has exited 0."""
     name: str
     command: list
     log_file: str
