@@ -80,8 +80,9 @@ def image_case_youden_threshold(image_labels: np.ndarray,
 
     A case is positive when any of its views is, so the threshold best for
     images alone can call most fracture-free studies of several views
-    positive (issue 13: a validation case specificity of 0.63 at an image
-    specificity of 0.83). Where every case is one image this is
+    positive (on the phantom demo, one model's image-only Youden point gave
+    a validation case specificity of 0.63 at an image specificity of 0.83;
+    docs/evaluation.md). Where every case is one image this is
     :func:`youden_threshold`. Of equally good thresholds the highest.
 
     Args:
@@ -115,66 +116,68 @@ def image_case_youden_threshold(image_labels: np.ndarray,
     return float(candidates[::-1][np.argmax(worse[::-1])])
 
 
-def specificity_threshold(labels: np.ndarray, scores: np.ndarray,
-                          target_specificity: float) -> float:
-    """Lowest real score (so the most sensitive threshold) whose
-    specificity is at least ``target_specificity``.
+#: The rates a target threshold can aim at: for each, whether the rate
+#: rises as the threshold falls (sensitivity) or as it rises (specificity).
+TARGET_RATES = ('sensitivity', 'specificity')
 
-    When no real score reaches the target (negatives share the highest
-    score), the highest score, with a warning.
+
+def target_rate_threshold(labels: np.ndarray, scores: np.ndarray, rate: str,
+                          target: float) -> float:
+    """The real score closest to the other rate's side that still reaches
+    ``target`` for ``rate``.
+
+    Sensitivity falls as the threshold rises and specificity rises with it,
+    so the two searches mirror each other: for 'sensitivity' the highest
+    (most specific) real score whose sensitivity is at least ``target``,
+    for 'specificity' the lowest (most sensitive) real score whose
+    specificity is at least ``target``. When no real score reaches the
+    target (positives without a box that counts; negatives sharing the
+    highest score), the lowest or highest score, with a warning.
 
     Args:
         labels (np.ndarray): (n, ) 0/1 truth.
         scores (np.ndarray): (n, ) scores, -inf without a box.
-        target_specificity (float): In [0, 1].
+        rate (str): One of :data:`TARGET_RATES`.
+        target (float): In [0, 1].
 
     Returns:
         float: The threshold; nan (with a warning) when a class or every
         box is missing.
     """
-    if not 0 <= target_specificity <= 1:
-        raise ValueError('target_specificity must be in [0, 1], got '
-                         f'{target_specificity}')
-    counts = _counts(labels, scores, 'A target-specificity threshold')
+    if rate not in TARGET_RATES:
+        raise ValueError(f'rate must be one of {TARGET_RATES}, got {rate!r}')
+    if not 0 <= target <= 1:
+        raise ValueError(f'target_{rate} must be in [0, 1], got {target}')
+    counts = _counts(labels, scores, f'A target-{rate} threshold')
     if counts is None:
         return float('nan')
-    candidates, _, fp, _, num_negative = counts
-    reaching = np.flatnonzero(
-        (num_negative - fp) / num_negative >= target_specificity - 1e-12)
+    candidates, tp, fp, num_positive, num_negative = counts
+    if rate == 'sensitivity':
+        rates, fallback = tp / num_positive, ('lowest', 0)
+    else:
+        rates, fallback = (num_negative - fp) / num_negative, ('highest', -1)
+    reaching = np.flatnonzero(rates >= target - 1e-12)
     if len(reaching) == 0:
-        warnings.warn(f'no box score reaches specificity '
-                      f'{target_specificity}; using the highest score')
-        return float(candidates[-1])
-    return float(candidates[reaching[0]])
+        warnings.warn(f'no box score reaches {rate} {target}; using the '
+                      f'{fallback[0]} score')
+        return float(candidates[fallback[1]])
+    # candidates ascend: sensitivity falls along them, specificity rises
+    return float(candidates[reaching[-1 if rate == 'sensitivity' else 0]])
+
+
+def specificity_threshold(labels: np.ndarray, scores: np.ndarray,
+                          target_specificity: float) -> float:
+    """Lowest real score (so the most sensitive threshold) whose
+    specificity is at least ``target_specificity``; see
+    :func:`target_rate_threshold`."""
+    return target_rate_threshold(labels, scores, 'specificity',
+                                 target_specificity)
 
 
 def sensitivity_threshold(labels: np.ndarray, scores: np.ndarray,
                           target_sensitivity: float) -> float:
     """Highest real score (so the most specific threshold) whose
-    sensitivity is at least ``target_sensitivity``.
-
-    When no real score reaches the target (positives without a box that
-    counts), the lowest score, with a warning.
-
-    Args:
-        labels (np.ndarray): (n, ) 0/1 truth.
-        scores (np.ndarray): (n, ) scores, -inf without a box.
-        target_sensitivity (float): In [0, 1].
-
-    Returns:
-        float: The threshold; nan (with a warning) when a class or every
-        box is missing.
-    """
-    if not 0 <= target_sensitivity <= 1:
-        raise ValueError('target_sensitivity must be in [0, 1], got '
-                         f'{target_sensitivity}')
-    counts = _counts(labels, scores, 'A target-sensitivity threshold')
-    if counts is None:
-        return float('nan')
-    candidates, tp, _, num_positive, _ = counts
-    reaching = np.flatnonzero(tp / num_positive >= target_sensitivity - 1e-12)
-    if len(reaching) == 0:
-        warnings.warn(f'no box score reaches sensitivity '
-                      f'{target_sensitivity}; using the lowest score')
-        return float(candidates[0])
-    return float(candidates[reaching[-1]])
+    sensitivity is at least ``target_sensitivity``; see
+    :func:`target_rate_threshold`."""
+    return target_rate_threshold(labels, scores, 'sensitivity',
+                                 target_sensitivity)

@@ -8,6 +8,7 @@ from mmdet_famo.evaluation.functional import (image_case_youden_threshold,
                                               sensitivity_threshold,
                                               specificity_threshold,
                                               youden_threshold)
+from mmdet_famo.evaluation.functional.thresholds import target_rate_threshold
 
 
 def rates(labels, scores, threshold):
@@ -151,3 +152,21 @@ def test_one_class_gives_nan():
         assert np.isnan(youden_threshold(np.zeros(3), [.1, .2, .3]))
     with pytest.warns(UndefinedMetricWarning):
         assert np.isnan(specificity_threshold(np.ones(3), [.1, .2, .3], .9))
+
+
+def test_target_sensitivity_unreachable_gives_the_lowest_box_score():
+    # the second fractured image has no box: sensitivity 1 is out of reach
+    labels = np.array([1, 1, 0], bool)
+    scores = np.array([.6, -np.inf, .2])
+    with pytest.warns(UserWarning, match='sensitivity 1.0; using the lowest'):
+        assert sensitivity_threshold(labels, scores, 1.) == .2
+
+
+def test_target_rate_threshold_refuses_unknown_rates_and_targets():
+    labels = np.array([0, 1], bool)
+    with pytest.raises(ValueError, match="rate must be one of"):
+        target_rate_threshold(labels, [.1, .9], 'precision', .5)
+    with pytest.raises(ValueError, match=r'target_sensitivity .* got 1.5'):
+        sensitivity_threshold(labels, [.1, .9], 1.5)
+    with pytest.raises(ValueError, match=r'target_specificity .* got -0.1'):
+        specificity_threshold(labels, [.1, .9], -0.1)
