@@ -59,8 +59,8 @@ else
   python -c "import mmcv.ops" || { echo "mmcv build failed; see $venv/mmcv-build.log" >&2; exit 1; }
 fi
 
-step "mmdet 3.3.0 and mmdet-famo (editable, with extras tests and dicom)"
+step "mmdet 3.3.0 and mmdet-famo (editable, with extras tests, dicom and pretrained)"
 pip install -q mmdet==3.3.0
-pip install -q --no-build-isolation -e ".[tests,dicom]"
+pip install -q --no-build-isolation -e ".[tests,dicom,pretrained]"
 echo "$wanted" > "$stamp"
 step "done: activate with 'source $venv/bin/activate'"
