@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from mmdet_famo.evaluation.metrics import FractureCaseMetric
+from tests.reader_factory import READER_A, READER_B, build_reader, write
 
 THRESHOLD = 0.5
 IMAGE_SIZE = (64, 80)  # height, width
@@ -129,3 +130,12 @@ def two_runs(tmp_path_factory):
         body_parts=np.array([image['body_part'] for image in images]),
         a=runs['A'],
         b=runs['B'])
+
+
+@pytest.fixture
+def two_readers(tmp_path):
+    """Two readers' files of the 8 hand-built images (tests/reader_factory)."""
+    return [
+        write(tmp_path / 'reader_a.json', build_reader(READER_A)),
+        write(tmp_path / 'reader_b.json', build_reader(READER_B))
+    ]
