@@ -4,8 +4,8 @@ Measures, in one run, ``generate_phantom_dataset`` (rendering, DICOM
 writing, masks to RLE, COCO files and the split) against two references on
 the same images:
 
-(a) the goal of issue 5: "hundreds of images a minute" on one core, taken as
-    300 images a minute;
+(a) the generator's goal, "hundreds of images a minute" on one core, taken
+    as 300 images a minute (docs/benchmarks.md);
 (b) writing the already-rendered images as DICOM alone (the I/O floor):
     the generator's time over (b) is what rendering and bookkeeping cost.
 

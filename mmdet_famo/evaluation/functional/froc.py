@@ -13,7 +13,8 @@ from typing import Sequence, Tuple
 import numpy as np
 from sklearn.exceptions import UndefinedMetricWarning
 
-#: The false-positive rates of the issue's FROC table.
+#: The false-positive rates per image of the FROC table, the usual eight
+#: octaves from 1/8 to 8 (docs/evaluation.md).
 FROC_FPS_PER_IMAGE = (1 / 8, 1 / 4, 1 / 2, 1, 2, 4, 8)
 
 

@@ -7,7 +7,7 @@ from mmdet_famo.evaluation.functional import (case_scores, image_scores,
                                               is_image_positive, outcomes,
                                               shown_scores, youden_threshold)
 
-# the minimal case: a fractured image whose only box (.3) misses, a
+# the smallest case that tells the per-image rules apart: a fractured image whose only box (.3) misses, a
 # fractured image without boxes, a fracture-free image with one box (.4), a
 # fracture-free image without boxes
 BOX_IMAGE = np.array([0, 2])
