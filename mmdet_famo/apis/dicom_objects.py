@@ -1,6 +1,7 @@
 """What every DICOM object written by inference shares: the algorithm's
 identity, the findings drawn and reported, the source headers, series
 numbers and laterality of the results, and atomic saving."""
+import datetime
 import hashlib
 import os
 import os.path as osp
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple
 import numpy as np
 import pydicom
 from pydicom import Dataset
+from pydicom.sr.coding import Code
 from pydicom.uid import generate_uid
 
 from mmdet_famo.version import __version__
@@ -28,6 +30,14 @@ MODEL_NAME = 'mmdet-famo fracture detector'
 SECONDARY_CAPTURE_SERIES_NUMBER = 9901
 STRUCTURED_REPORT_SERIES_NUMBER = 9902
 PRESENTATION_STATE_SERIES_NUMBER = 9903
+#: Purpose of Reference of the Contributing Equipment item that names the
+#: algorithm: IHE Radiology AI Results (AIR), Rad TF-3 6.5.3 ("Processing
+#: Algorithm"; the supplement's own code, DICOM's CID 7005 has none).
+PROCESSING_ALGORITHM = Code('Newcode1', '99IHE', 'Processing Algorithm')
+#: Coding Scheme Identification (PS3.3 C.12.1.1.5) of that private scheme.
+IHE_CODING_SCHEME = dict(designator='99IHE',
+                         name='IHE temporary codes',
+                         responsible_organization='IHE International')
 #: The Type 2 attributes of the Patient (PS3.3 C.7.1.1) and General Study
 #: (C.7.2.1) modules: every result carries them, empty where the source
 #: lacks them.
@@ -81,6 +91,30 @@ class AlgorithmInfo:
         ]
 
 
+def contributing_equipment(algorithm: AlgorithmInfo) -> Dataset:
+    """The Contributing Equipment Sequence item (PS3.3 C.12.1, SOP Common)
+    that says which algorithm made a result, as IHE AIR asks of every AI
+    result: Purpose of Reference :data:`PROCESSING_ALGORITHM`, the
+    manufacturer, model name and version, and as Device UID
+    :attr:`AlgorithmInfo.device_uid`, which changes with the checkpoint; the
+    contribution's time and what it was."""
+    purpose = Dataset()
+    purpose.CodeValue = PROCESSING_ALGORITHM.value
+    purpose.CodingSchemeDesignator = PROCESSING_ALGORITHM.scheme_designator
+    purpose.CodeMeaning = PROCESSING_ALGORITHM.meaning
+    item = Dataset()
+    item.PurposeOfReferenceCodeSequence = [purpose]
+    item.Manufacturer = MANUFACTURER
+    item.ManufacturerModelName = algorithm.name
+    item.SoftwareVersions = algorithm.version
+    item.DeviceSerialNumber = algorithm.checkpoint_sha256[:16]
+    item.DeviceUID = algorithm.device_uid
+    item.ContributionDateTime = datetime.datetime.now().astimezone(
+    ).strftime('%Y%m%d%H%M%S.%f%z')
+    item.ContributionDescription = 'fracture detection by ' + algorithm.name
+    return item
+
+
 def source_header(path: str) -> Dataset:
     """The header of the DICOM image ``path`` (no pixels), with every
     :data:`STUDY_TYPE_2_ATTRIBUTES` it lacks added empty, as the results
@@ -131,7 +165,6 @@ def save_atomically(ds: Dataset, path: str) -> str:
     return path
 
 
-
 @dataclass(frozen=True)
 class Finding:
     """A box of an image at or above the suspected threshold, as the SR and
@@ -178,4 +211,3 @@ def image_findings(image: ImagePrediction,
                         score=float(image.scores[i]),
                         level=level))
     return findings
-

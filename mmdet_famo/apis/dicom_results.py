@@ -4,6 +4,7 @@ presentation states per study, into the study they came from.
 A DICOM node (``tools/dicom_node.py``) sends these files back to the PACS;
 :func:`dicom_result_files` lists what an inference run wrote.
 """
+import functools
 import logging
 import os.path as osp
 from typing import Dict, List, Sequence
@@ -16,6 +17,8 @@ from .cases import Case
 from .dicom_objects import (AlgorithmInfo, image_findings, save_atomically,
                             source_header)
 from .presentation_state import build_presentation_state, display_groups
+from .private_logging import (identifiers_kept_out_of_logs, identifying_values,
+                              scrub)
 from .report import case_name, image_name
 from .structured_report import build_structured_report
 
@@ -34,15 +37,22 @@ def write_dicom_results(
 ) -> Dict[int, Dict[str, List[str]]]:
     """Write the SR and presentation states of each DICOM study.
 
-    Cases grouped by StudyInstanceUID get, in a new series per kind and run:
-    ``structured_report/case-0001.dcm`` (:mod:`.structured_report`) and
-    ``presentation_state/case-0001.dcm`` (:mod:`.presentation_state`; a study
-    whose views differ in Photometric Interpretation or rescaling gets one
-    per group of views, ``case-0001-2.dcm``...; a group without findings,
-    none). A case grouped by folder
-    (PNG, JPEG, DICOM without StudyInstanceUID) gets none, nor a case with an
-    image lacking its SOP Class or Instance UID (it cannot be referenced;
-    logged by name). Each file is written atomically.
+    Cases grouped by StudyInstanceUID get, each in a series of its own per
+    kind (a series belongs to one study, PS3.3 C.7.3; instance numbers count
+    within it): ``structured_report/case-0001.dcm``
+    (:mod:`.structured_report`) and ``presentation_state/case-0001.dcm``
+    (:mod:`.presentation_state`; a study whose views differ in size,
+    Photometric Interpretation or rescaling gets one per group of views,
+    ``case-0001-2.dcm``...; a group without findings, none). A case grouped
+    by folder (PNG, JPEG, DICOM without StudyInstanceUID) gets none, nor a
+    case with an image lacking its SOP Class or Instance UID (it cannot be
+    referenced; logged by name). Each file is written atomically.
+
+    One object that cannot be built loses no other: the error is logged
+    (its type and message, without identifiers) and listed in the case's
+    ``dicom_errors``, and the case's other objects are written. Warnings
+    that highdicom and pydicom raise about the sources' values are logged
+    without the values (:mod:`.private_logging`).
 
     Args:
         cases (Sequence[Case]): The cases, in report order (``case-0001`` is
@@ -54,13 +64,13 @@ def write_dicom_results(
 
     Returns:
         dict[int, dict[str, list[str]]]: Per case number, per kind, the
-        files written, relative to ``out_dir``.
+        files written, relative to ``out_dir``, and under ``dicom_errors``
+        what could not be written and why.
     """
     unknown = set(which) - set(STUDY_RESULTS)
     if unknown:
         raise ValueError(f'unknown DICOM results {sorted(unknown)}; choose '
                          f'from {STUDY_RESULTS}')
-    series = {kind: generate_uid() for kind in which}
     written: Dict[int, Dict[str, List[str]]] = {}
     for number, case in enumerate(cases, start=1):
         if case.grouped_by != 'StudyInstanceUID' or not which:
@@ -78,38 +88,48 @@ def write_dicom_results(
                       level=logging.WARNING)
             continue
         findings = [image_findings(image, points) for image in case.images]
-        outputs = written.setdefault(number, {})
+        objects = []  # (kind, path, builder) in the order written
+        name = case_name(number)
         if 'structured_report' in which:
-            path = osp.join(STRUCTURED_REPORT_DIR, f'{case_name(number)}.dcm')
-            save_atomically(
-                build_structured_report(
-                    case,
-                    case_name(number),
-                    sources,
-                    findings,
-                    points,
-                    algorithm,
-                    series_instance_uid=series['structured_report']),
-                osp.join(out_dir, path))
-            outputs['structured_report'] = [path]
+            objects.append(
+                ('structured_report',
+                 osp.join(STRUCTURED_REPORT_DIR, f'{name}.dcm'),
+                 functools.partial(build_structured_report, case, name,
+                                   sources, findings, points, algorithm)))
         if 'presentation_state' in which:
-            outputs['presentation_state'] = []
             groups = [
                 group for group in display_groups(sources)
                 if any(findings[i] for i in group)  # else nothing to show
             ]
             for part, group in enumerate(groups, start=1):
                 suffix = '' if part == 1 else f'-{part}'
-                path = osp.join(PRESENTATION_STATE_DIR,
-                                f'{case_name(number)}{suffix}.dcm')
-                save_atomically(
-                    build_presentation_state(
-                        [sources[i] for i in group],
-                        [findings[i] for i in group],
-                        algorithm,
-                        series_instance_uid=series['presentation_state'],
-                        instance_number=part), osp.join(out_dir, path))
-                outputs['presentation_state'].append(path)
+                objects.append(
+                    ('presentation_state',
+                     osp.join(PRESENTATION_STATE_DIR, f'{name}{suffix}.dcm'),
+                     functools.partial(build_presentation_state,
+                                       [sources[i] for i in group],
+                                       [findings[i] for i in group],
+                                       algorithm)))
+        outputs = written.setdefault(number, {})
+        series = {kind: generate_uid() for kind in which}  # this study's
+        for kind, path, build in objects:
+            files = outputs.setdefault(kind, [])
+            try:
+                with identifiers_kept_out_of_logs(sources, path):
+                    save_atomically(
+                        build(series_instance_uid=series[kind],
+                              instance_number=len(files) + 1),
+                        osp.join(out_dir, path))
+            except Exception as error:  # the study's other results go on
+                reason = (f'{path} not written: '
+                          f'{type(error).__name__}: '
+                          f'{scrub(str(error), identifying_values(sources))}')
+                print_log(f'{name}: {reason}',
+                          logger='current',
+                          level=logging.ERROR)
+                outputs.setdefault('dicom_errors', []).append(reason)
+                continue
+            files.append(path)
     return written
 
 

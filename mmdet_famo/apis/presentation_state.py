@@ -13,27 +13,34 @@ in yellow, rendered first, and DEFINITE in red, rendered on top. Graphics
 carry the tracking identifier and UID of the same finding in the SR.
 
 A presentation state has one Modality LUT and one Presentation LUT for all
-its images (PS3.3 C.11.1, C.11.6), so the views of a study are split into
-groups of the same Photometric Interpretation and Rescale Slope, Intercept
-and Type (:func:`display_groups`), one presentation state each: one per
-study when its views come from one detector, as they usually do.
+its images (PS3.3 C.11.1, C.11.6), and highdicom writes one Displayed Area
+(C.10.4: the whole image, (1, 1) to (Columns, Rows)) for all of them, so the
+views of a study are split into groups of the same Photometric
+Interpretation, Rescale Slope, Intercept and Type, Rows and Columns
+(:func:`display_groups`), one presentation state each, whose displayed area
+is its own images' size: one per study when its views come from one
+detector on one cassette size, and one per size when, say, an AP and a
+lateral view were exposed on different cassettes.
 
 The Presentation LUT is INVERSE for MONOCHROME1 images, IDENTITY
 otherwise, so that the image looks as without the presentation state.
 
-Like the SR it carries the source study's Patient and Study modules, so it
-is written only on request.
+Like the SR it names the algorithm in its Contributing Equipment (IHE
+AIR) and carries the source study's Patient and Study modules, so it is
+written only on request.
 """
 from typing import Dict, List, Optional, Sequence
 
 import highdicom as hd
+from highdicom.coding_schemes import CodingSchemeIdentificationItem
 from highdicom.color import CIELabColor
 from pydicom import Dataset
 from pydicom.uid import generate_uid
 
-from .dicom_objects import (MANUFACTURER, MODEL_NAME,
+from .dicom_objects import (IHE_CODING_SCHEME, MANUFACTURER, MODEL_NAME,
                             PRESENTATION_STATE_SERIES_NUMBER, AlgorithmInfo,
-                            Finding, series_laterality)
+                            Finding, contributing_equipment,
+                            series_laterality)
 
 #: Level -> (layer name, order, description, CIELab colour). Colours are
 #: CIELab of sRGB yellow (255, 255, 0) and red (255, 0, 0).
@@ -46,7 +53,7 @@ LAYERS = {
 CONTENT_LABEL = 'FRACTURES'
 #: The attributes a presentation state's images must share.
 DISPLAY_ATTRIBUTES = ('PhotometricInterpretation', 'RescaleSlope',
-                      'RescaleIntercept', 'RescaleType')
+                      'RescaleIntercept', 'RescaleType', 'Rows', 'Columns')
 
 
 def display_groups(sources: Sequence[Dataset]) -> List[List[int]]:
@@ -158,4 +165,10 @@ def build_presentation_state(
     laterality = series_laterality(sources)
     if laterality is not None:
         presentation_state.Laterality = laterality
+    presentation_state.ContributingEquipmentSequence = [
+        contributing_equipment(algorithm)
+    ]
+    presentation_state.CodingSchemeIdentificationSequence = [
+        CodingSchemeIdentificationItem(**IHE_CODING_SCHEME)
+    ]
     return presentation_state

@@ -7,6 +7,7 @@ source file, so the output holds the patient's identifiers by construction.
 Write it only where the user asked for DICOM output.
 """
 import datetime
+import os.path as osp
 from typing import Optional
 
 import numpy as np
@@ -20,6 +21,7 @@ from mmdet_famo.version import __version__
 from .dicom_objects import (MANUFACTURER, SECONDARY_CAPTURE_SERIES_NUMBER,
                             STUDY_TYPE_2_ATTRIBUTES, save_atomically,
                             series_laterality)
+from .private_logging import identifiers_kept_out_of_logs
 
 #: Patient (C.7.1.1), General Study (C.7.2.1) and Patient Study (C.7.2.2)
 #: attributes copied from the source; the type 2 ones are written empty
@@ -102,5 +104,6 @@ def write_secondary_capture(path: str,
         reference.ReferencedSOPInstanceUID = source.SOPInstanceUID
         ds.SourceImageSequence = DicomSequence([reference])
     ds.set_pixel_data(overlay_rgb, 'RGB', 8, generate_instance_uid=False)
-    save_atomically(ds, path)
+    with identifiers_kept_out_of_logs([source], osp.basename(path)):
+        save_atomically(ds, path)  # pydicom checks the values as it writes
     return ds.SOPInstanceUID

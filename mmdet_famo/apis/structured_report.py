@@ -12,25 +12,40 @@ Content, under the report's Imaging Measurements:
   the detector's score as the measurement DCM 111012 "Certainty of
   Finding", unit UCUM "1" (no units; the raw score in [0, 1], not a
   calibrated probability); its level as a qualitative evaluation
-  (:data:`LEVEL`); and a tracking identifier ``image-0001 finding 2`` (the
-  image's report name and the box's rank in the report, highest score first)
-  with a tracking UID shared with the presentation state;
+  (:data:`LEVEL_CODES`); and a tracking identifier ``image-0001 finding 2``
+  (the image's report name and the box's rank in the report, highest score
+  first) with a tracking UID shared with the presentation state;
 - one **image group** (TID 1501) per view and one for the case: Finding Type
-  "Fracture of bone", qualitative evaluations "Fracture of bone" = SNOMED CT
-  52101004 "Present" or 272519000 "Absent" (the verdict at the suspected
-  point) and :data:`LEVEL` = the level reached, the image or case score as
+  "Fracture of bone", qualitative evaluations SNOMED CT 52101004 "Present"
+  or 272519000 "Absent" (the verdict at the suspected point: of the group's
+  finding, a fracture) and the level reached, the image or case score as
   "Certainty of Finding", tracking identifiers ``image-0001`` and
   ``case-0001`` (the report's names); the image group references its image;
 - in each group, the Algorithm Identification (TID 4019): name, package
   version, and as parameters the config, checkpoint, its SHA-256 and both
-  operating points with their method and source.
+  operating points with their method and source. (TID 4019 has no
+  manufacturer row in the edition PixelMed's validator knows: the
+  manufacturer is in the observer context and in Contributing Equipment.)
 
-Levels have no code in DICOM or SNOMED CT that says "at the
-high-sensitivity / high-specificity operating point", so they use the local
-coding scheme :data:`CODING_SCHEME` (declared in the Coding Scheme
-Identification Sequence). Coordinates: DICOM's SCOORD pixel space, where
-(0, 0) is the top left corner of the top left pixel and (Columns, Rows) the
-bottom right corner of the bottom right one (PS3.3 C.18.6.1.2). That is
+Qualitative evaluations are the rows TID 1410 and 1501 allow for them:
+concept name :data:`QUALITATIVE_EVALUATION` (UMLS C0034375 "Qualitative
+Evaluations"), value the coded evaluation. Levels have no code in DICOM or
+SNOMED CT that says "at the high-sensitivity / high-specificity operating
+point", so their values use the local coding scheme :data:`CODING_SCHEME`
+(declared in the Coding Scheme Identification Sequence), with meanings that
+name the level (``Definite fracture``). Procedure Reported is SNOMED CT
+363679005 "Imaging procedure", the member of its context group (CID 100,
+Quantitative Diagnostic Imaging Procedures) that covers a radiograph: the
+group has no plain-radiography code, and PixelMed's validator refuses
+codes outside it; the evidence's SOP classes say the modality.
+
+For IHE AI Results (AIR) the document is UNVERIFIED (Verification Flag: no
+person has checked it) and carries the Contributing Equipment item of
+:func:`~.dicom_objects.contributing_equipment`.
+
+Coordinates: DICOM's SCOORD pixel space, where (0, 0) is the top left
+corner of the top left pixel and (Columns, Rows) the bottom right corner of
+the bottom right one (PS3.3 C.18.6.1.2). That is
 MMDetection's box convention (a box [x1, y1, x2, y2] spans pixels x1 to
 x2 - 1; its horizontal flip is ``W - x2``, ``HorizontalBoxes.flip_``), so
 (column, row) = (x, y) without offset. (highdicom's spatial transforms index
@@ -52,9 +67,9 @@ from pydicom.sr.coding import Code
 from pydicom.uid import generate_uid
 
 from .cases import Case
-from .dicom_objects import (MANUFACTURER, MODEL_NAME,
+from .dicom_objects import (IHE_CODING_SCHEME, MANUFACTURER, MODEL_NAME,
                             STRUCTURED_REPORT_SERIES_NUMBER, AlgorithmInfo,
-                            Finding)
+                            Finding, contributing_equipment)
 from .report import highest_level, image_name
 
 if TYPE_CHECKING:
@@ -68,13 +83,18 @@ SCORE = codes.DCM.CertaintyOfFinding
 SCORE_UNIT = codes.UCUM.NoUnits
 PRESENT = codes.SCT.Present
 ABSENT = codes.SCT.Absent
-LEVEL = Code('LEVEL', CODING_SCHEME, 'Fracture finding level')
+#: The concept name of a coded qualitative evaluation in TID 1410 and 1501.
+QUALITATIVE_EVALUATION = Code('C0034375', 'UMLS', 'Qualitative Evaluations')
+#: What the report is about: CID 100's imaging procedure (see the module).
+PROCEDURE_REPORTED = codes.SCT.ImagingProcedure
 #: Level -> its coded value; None: no box reached the suspected point.
 LEVEL_CODES = {
     'definite': Code('DEFINITE', CODING_SCHEME, 'Definite fracture'),
     'suspected': Code('SUSPECTED', CODING_SCHEME, 'Suspected fracture'),
     None: Code('NONE', CODING_SCHEME, 'No fracture finding'),
 }
+
+
 def algorithm_identification(
         algorithm: AlgorithmInfo,
         points: 'OperatingPoints') -> hd.sr.AlgorithmIdentification:
@@ -87,19 +107,22 @@ def algorithm_identification(
         parameters.append(f'{point.level}_threshold={point.threshold!r} '
                           f'({method}; {point.source})')
     return hd.sr.AlgorithmIdentification(name=algorithm.name,
-                                                 version=algorithm.version,
-                                                 parameters=parameters,
-                                                 manufacturer=MANUFACTURER)
+                                         version=algorithm.version,
+                                         parameters=parameters)
 
 
 def _score(value: float) -> hd.sr.Measurement:
     return hd.sr.Measurement(name=SCORE, value=float(value), unit=SCORE_UNIT)
 
 
+def _evaluation(value: Code) -> hd.sr.QualitativeEvaluation:
+    return hd.sr.QualitativeEvaluation(QUALITATIVE_EVALUATION, value)
+
+
 def _verdict(level: Optional[str]) -> List[hd.sr.QualitativeEvaluation]:
     return [
-        hd.sr.QualitativeEvaluation(FRACTURE, PRESENT if level else ABSENT),
-        hd.sr.QualitativeEvaluation(LEVEL, LEVEL_CODES[level]),
+        _evaluation(PRESENT if level else ABSENT),
+        _evaluation(LEVEL_CODES[level]),
     ]
 
 
@@ -120,9 +143,7 @@ def _finding_group(
         finding_type=FRACTURE,
         algorithm_id=algorithm_id,
         measurements=[_score(finding.score)],
-        qualitative_evaluations=[
-            hd.sr.QualitativeEvaluation(LEVEL, LEVEL_CODES[finding.level])
-        ])
+        qualitative_evaluations=[_evaluation(LEVEL_CODES[finding.level])])
 
 
 def build_structured_report(case: Case,
@@ -132,7 +153,8 @@ def build_structured_report(case: Case,
                             points: 'OperatingPoints',
                             algorithm: AlgorithmInfo,
                             series_instance_uid: Optional[str] = None,
-                            sop_instance_uid: Optional[str] = None
+                            sop_instance_uid: Optional[str] = None,
+                            instance_number: int = 1
                             ) -> hd.sr.ComprehensiveSR:
     """The Comprehensive SR of ``case``'s findings (see the module).
 
@@ -147,6 +169,7 @@ def build_structured_report(case: Case,
         algorithm (AlgorithmInfo): The model's identity.
         series_instance_uid (str, optional): Defaults to a new UID.
         sop_instance_uid (str, optional): Defaults to a new UID.
+        instance_number (int): In its series. Defaults to 1.
 
     Returns:
         highdicom.sr.ComprehensiveSR: The SR, not yet saved.
@@ -190,17 +213,18 @@ def build_structured_report(case: Case,
     content = hd.sr.MeasurementReport(
         observation_context=hd.sr.ObservationContext(
             observer_device_context=observer),
-        procedure_reported=codes.SCT.PlainRadiography,
+        procedure_reported=PROCEDURE_REPORTED,
         imaging_measurements=groups)
-    return hd.sr.ComprehensiveSR(
+    report = hd.sr.ComprehensiveSR(
         evidence=list(sources),
         content=content[0],
         series_instance_uid=series_instance_uid or generate_uid(),
         series_number=STRUCTURED_REPORT_SERIES_NUMBER,
         sop_instance_uid=sop_instance_uid or generate_uid(),
-        instance_number=1,
+        instance_number=instance_number,
         manufacturer=MANUFACTURER,
         is_complete=True,
+        is_verified=False,
         series_description='mmdet-famo fracture findings (SR)',
         manufacturer_model_name=MODEL_NAME,
         software_versions=algorithm.version,
@@ -208,5 +232,8 @@ def build_structured_report(case: Case,
             CodingSchemeIdentificationItem(
                 designator=CODING_SCHEME,
                 name='mmdet-famo fracture finding levels',
-                responsible_organization='mmdet-famo')
+                responsible_organization='mmdet-famo'),
+            CodingSchemeIdentificationItem(**IHE_CODING_SCHEME)
         ])
+    report.ContributingEquipmentSequence = [contributing_equipment(algorithm)]
+    return report
