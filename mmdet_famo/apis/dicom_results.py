@@ -110,10 +110,10 @@ def write_dicom_results(
                                        [sources[i] for i in group],
                                        [findings[i] for i in group],
                                        algorithm)))
-        outputs = written.setdefault(number, {})
+        outputs = written[number] = {kind: [] for kind in which}
         series = {kind: generate_uid() for kind in which}  # this study's
         for kind, path, build in objects:
-            files = outputs.setdefault(kind, [])
+            files = outputs[kind]
             try:
                 with identifiers_kept_out_of_logs(sources, path):
                     save_atomically(

@@ -15,6 +15,8 @@ from mmdet_famo.apis import dicom_result_files, infer_radiographs
 from mmdet_famo.evaluation.operating_points import given_operating_points
 
 LOCAL = '99MMDETFAMO'
+#: The concept name of TID 1410's and 1501's qualitative evaluations.
+QUALITATIVE_EVALUATIONS = ('UMLS', 'C0034375')
 
 
 def coded(code):
@@ -95,7 +97,8 @@ def test_the_sr_holds_every_finding_exactly(run):
         level, = group.get_qualitative_evaluations()
         assert coded(group.finding_type) == ('SCT', '125605004')
         assert coded(score.name) == ('DCM', '111012')
-        assert coded(level.name) == (LOCAL, 'LEVEL')
+        assert coded(level.name) == QUALITATIVE_EVALUATIONS
+        assert level.value.scheme_designator == LOCAL
         assert region.graphic_type == hd.sr.GraphicTypeValues.POLYLINE
         found[group.tracking_identifier] = (
             uid_of[reference.ReferencedSOPInstanceUID], region.value,
@@ -119,13 +122,15 @@ def test_the_sr_holds_the_verdicts_and_the_algorithm(run):
     sr = hd.sr.srread(run.out / path)
     verdicts = {}
     for group in sr.content.get_image_measurement_groups():
-        evaluations = {
-            e.name.value: e.value.value
-            for e in group.get_qualitative_evaluations()
-        }
+        assert coded(group.finding_type) == ('SCT', '125605004')
+        verdict, level = group.get_qualitative_evaluations()
+        assert coded(verdict.name) == coded(level.name) == \
+            QUALITATIVE_EVALUATIONS
+        assert verdict.value.scheme_designator == 'SCT'
+        assert level.value.scheme_designator == LOCAL
         score, = group.get_measurements()
-        verdicts[group.tracking_identifier] = (evaluations['125605004'],
-                                               evaluations['LEVEL'],
+        verdicts[group.tracking_identifier] = (verdict.value.value,
+                                               level.value.value,
                                                score.value)
     expected = {
         entry['image'] if 'image' in entry else entry['case']:
