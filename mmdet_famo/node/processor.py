@@ -9,11 +9,16 @@ ordinary inference (:func:`~mmdet_famo.apis.infer_radiographs`) over the
 study's spooled images, so the node's verdicts are ``tools/infer.py``'s.
 """
 import logging
+import os
+import os.path as osp
 import threading
 import time
-from typing import Callable, Optional
+from typing import Callable, List, Optional
+
+import pydicom
 
 from mmdet_famo.apis import RadiographPredictor, infer_radiographs
+from mmdet_famo.apis.private_logging import identifying_values, scrub
 from .spool import Spool
 
 LOGGER = logging.getLogger('mmdet_famo.node')
@@ -72,9 +77,12 @@ class StudyProcessor:
 
     def process(self, key: str) -> None:
         """Run one round of ``key`` and queue its results. Files that
-        cannot be read are skipped (logged by their pseudonymous name); an
-        unexpected error leaves the round 'processing', so that it runs
-        again at the next start."""
+        cannot be read are skipped (logged by their pseudonymous name), and a
+        result that cannot be built loses no other (the SR goes out without
+        a presentation state that failed); an unexpected error fails the
+        round: the study is marked 'failed' with the error's type and
+        message, without identifiers, and is not run again until a new image
+        of it comes."""
         round_, work = self.spool.begin_round(key)
         start = time.perf_counter()
         try:
@@ -83,11 +91,13 @@ class StudyProcessor:
                                        work,
                                        overlays=False,
                                        **self.infer_options)
-        except Exception as error:  # keep serving; the type only (no data)
+        except Exception as error:  # keep serving the other studies
+            reason = (f'{type(error).__name__}: '
+                      f'{scrub(str(error), self._identifiers(key))}')
+            self.spool.fail_round(key, round_, reason)
             LOGGER.error(
-                '%s: round %d failed (%s); it runs again at the next '
-                'start', key, round_,
-                type(error).__name__)
+                '%s: round %d failed (%s); marked failed, it runs again '
+                'when a new image of the study comes', key, round_, reason)
             return
         self.spool.commit_round(key, round_)
         summary = report['summary']
@@ -98,3 +108,16 @@ class StudyProcessor:
             summary['positive_images'], summary['failures'])
         if self.on_results is not None:
             self.on_results(key)
+
+    def _identifiers(self, key: str) -> List[str]:
+        """The identifying values of the study's images (those readable)."""
+        headers = []
+        folder = self.spool.images_dir(key)
+        for name in sorted(os.listdir(folder)):
+            try:
+                headers.append(
+                    pydicom.dcmread(osp.join(folder, name),
+                                    stop_before_pixels=True))
+            except Exception:  # unreadable: it names nobody in the error
+                continue
+        return identifying_values(headers)

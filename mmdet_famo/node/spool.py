@@ -18,11 +18,13 @@ reaches the logs or the folder names (no UID, no patient identifier).
 States: ``receiving`` (images arrive; processed once none has come for the
 idle time) -> ``processing`` (one round of inference into ``work-r<N>``) ->
 ``done`` (``work-r<N>`` renamed ``results-r<N>``: one atomic rename commits
-the round, so its results are queued exactly once). A new image arriving
-during or after processing opens round N + 1 over all the study's images;
-a resent image (same SOP Instance UID) opens nothing. At start-up, a study
-left ``processing`` is either committed (its results folder exists) or run
-again from scratch (its partial work folder is deleted).
+the round, so its results are queued exactly once), or ``failed`` (the round
+raised: its reason is kept in the state, its partial work deleted, and it
+is not run again by itself). A new image arriving during or after
+processing opens round N + 1 over all the study's images, after a failure
+too; a resent image (same SOP Instance UID) opens nothing. At start-up, a
+study left ``processing`` is either committed (its results folder exists)
+or run again from scratch (its partial work folder is deleted).
 
 Every file is written atomically (temporary hidden file, fsync,
 ``os.replace``, fsync of the folder) before the caller acknowledges it.
@@ -42,7 +44,8 @@ STATE_FILE = 'state.json'
 IMAGES_DIR = 'images'
 SENT_DIR = 'sent'
 REFUSED_DIR = 'refused'
-RECEIVING, PROCESSING, DONE = 'receiving', 'processing', 'done'
+RECEIVING, PROCESSING, DONE, FAILED = ('receiving', 'processing', 'done',
+                                       'failed')
 
 
 def write_atomically(path: str, data: bytes) -> None:
@@ -72,19 +75,21 @@ class StudyState:
     """The persistent state of one study.
 
     Args:
-        state (str): 'receiving', 'processing' or 'done'.
+        state (str): 'receiving', 'processing', 'done' or 'failed'.
         round (int): The processing round, from 1.
         images (int): Images received.
         last_image (float): Wall time (``time.time()``) of the last new
             image.
         reopened (bool): A new image came while round ``round`` was being
             processed: round + 1 follows.
+        reason (str): Why round ``round`` failed ('' unless 'failed').
     """
     state: str = RECEIVING
     round: int = 1
     images: int = 0
     last_image: float = 0.
     reopened: bool = False
+    reason: str = ''
 
 
 class Spool:
@@ -166,8 +171,9 @@ class Spool:
                 state.last_image = time.time()
                 if state.state == PROCESSING:
                     state.reopened = True
-                elif state.state == DONE:
+                elif state.state in (DONE, FAILED):
                     state.state, state.round = RECEIVING, state.round + 1
+                    state.reason = ''
             elif state.state == RECEIVING:
                 state.last_image = time.time()
             self._save(key)
@@ -215,6 +221,21 @@ class Spool:
                 state.state = DONE
             self._save(key)
 
+    def fail_round(self, key: str, round_: int, reason: str) -> None:
+        """End round ``round_`` as failed with ``reason`` (no identifiers):
+        its partial work is deleted and the study stays 'failed' until a new
+        image opens the next round, so that an image that always fails is
+        not run again at every start."""
+        shutil.rmtree(self._round_dir(key, 'work', round_), ignore_errors=True)
+        with self._lock:
+            state = self._states[key]
+            if state.reopened:  # new images came: they may fix it
+                state.state, state.round = RECEIVING, state.round + 1
+                state.reopened = False
+            else:
+                state.state, state.reason = FAILED, reason
+            self._save(key)
+
     def recover(self) -> List[str]:
         """After a restart: commit the rounds whose results were renamed but
         not recorded, set the others left 'processing' back to 'receiving'
@@ -233,7 +254,7 @@ class Spool:
                     self._round_dir(key, 'results', state.round)):
                 self.commit_round(key, state.round)
                 continue
-            if state.state == DONE:
+            if state.state in (DONE, FAILED):
                 continue
             with self._lock:
                 self._states[key].state = RECEIVING

@@ -1,5 +1,5 @@
 """Fixtures of the DICOM node tests: the tiny predictor and phantoms of the
-inference tests, a destination SCP, nodes stopped at the end."""
+inference tests, a destination SCP, nodes stopped at the end, Orthanc."""
 import pytest
 
 from mmdet_famo.node import DicomNode, NodeSettings
@@ -7,6 +7,8 @@ from tests.test_apis.conftest import (
     model_files,
     phantoms,  # noqa: F401
     predictor)
+from tests.orthanc import Orthanc
+from tests.orthanc import missing as orthanc_missing
 from .loopback import INFER_OPTIONS, Destination
 
 
@@ -31,3 +33,15 @@ def start_node(predictor):  # noqa: F811
     yield start
     for node in started:
         node.stop()
+
+
+@pytest.fixture
+def orthanc(tmp_path):
+    """Orthanc on free loopback ports with a temporary configuration and its
+    DICOMweb plugin, stopped after the test; skipped where it is missing."""
+    reason = orthanc_missing()
+    if reason:
+        pytest.skip(reason)
+    server = Orthanc(tmp_path / 'orthanc').start()
+    yield server
+    server.stop()
