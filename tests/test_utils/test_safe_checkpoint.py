@@ -43,6 +43,10 @@ def make_runner(work_dir, max_epochs, resume=False):
     return Runner(
         model=Regressor(),
         work_dir=str(work_dir),
+        # one name per runner: mmengine's logger, visualizer and scope are
+        # named after the experiment, a timestamp by default, and two
+        # runners of one second would share (and warn about) them
+        experiment_name=f'{osp.basename(work_dir)}-{max_epochs}-{resume}',
         train_dataloader=dict(
             dataset=Points(),
             batch_size=4,

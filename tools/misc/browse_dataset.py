@@ -23,6 +23,7 @@ import os.path as osp
 from typing import List
 
 import numpy as np
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 from mmengine.utils import mkdir_or_exist
@@ -89,8 +90,14 @@ def browse(cfg: Config, output_dir: str, num_images: int, repeats: int,
             item = dataset[index]
             sample = item['data_samples']
             gt_instances = sample.gt_instances
-            if isinstance(gt_instances.get('bboxes'), BaseBoxes):
-                gt_instances.bboxes = gt_instances.bboxes.tensor
+            # as numpy: mmdet's visualizer clips the boxes' areas with
+            # np.clip, which a torch tensor answers with a deprecated
+            # __array_wrap__ (NumPy 2)
+            bboxes = gt_instances.get('bboxes')
+            if isinstance(bboxes, BaseBoxes):
+                bboxes = bboxes.tensor
+            if isinstance(bboxes, torch.Tensor):
+                gt_instances.bboxes = bboxes.numpy()
             name = '_'.join(
                 str(sample.metainfo.get(key, ''))
                 for key in ('case_id', 'view'))

@@ -196,6 +196,7 @@ def test_browse_dataset_writes_the_augmented_samples(tmp_path, config):
     spec.loader.exec_module(browse_dataset)
     cfg = config.copy()
     cfg.train_dataloader.dataset.data_root = str(tmp_path / 'data') + '/'
+    cfg.visualizer.name = 'browse-augmented'  # mmengine keeps it by name
     files = browse_dataset.browse(
         cfg, str(tmp_path / 'browse'), num_images=2, repeats=2, seed=0)
     assert len(files) == 4 and len(set(files)) == 4
