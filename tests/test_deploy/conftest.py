@@ -18,7 +18,7 @@ FAMO_CONFIG = 'configs/demo/famo_faster-rcnn_r18_fpn_1xb4-5e_phantom.py'
 #: Training iterations of the tiny models: enough to move their scores
 #: off the random model's near-constant 0.5 (boxes then differ in score,
 #: and NMS and the score threshold have decisions to make).
-TRAIN_ITERATIONS = 30
+TRAIN_ITERATIONS = 12
 #: The demo's test scale, halved: 160 px long side.
 TEST_SCALE = (160, 160)
 
