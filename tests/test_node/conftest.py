@@ -3,10 +3,8 @@ inference tests, a destination SCP, nodes stopped at the end, Orthanc."""
 import pytest
 
 from mmdet_famo.node import DicomNode, NodeSettings
-from tests.test_apis.conftest import (
-    model_files,
-    phantoms,  # noqa: F401
-    predictor)
+from tests.test_apis.conftest import (  # noqa: F401
+    cr_study, model_files, phantoms, predictor)
 from tests.orthanc import Orthanc
 from tests.orthanc import missing as orthanc_missing
 from .loopback import INFER_OPTIONS, Destination
