@@ -1,9 +1,11 @@
-"""The README's commands, run as written (train -> test with the best
-epoch's operating points -> compare -> infer) on a tiny model and phantoms.
+"""The documented commands, run as written (train -> test with the best
+epoch's operating points -> compare -> infer; docs/comparison.md and
+docs/inference.md) on a tiny model and phantoms.
 
 Only the config paths, the work folder, the input folder and the device are
-substituted, so a command the README gets wrong (a file mmengine never
-writes, an option a tool lacks) fails here."""
+substituted, so a command the docs get wrong (a file mmengine never
+writes, an option a tool lacks) fails here. The two models' commands run
+side by side, one thread each, as tools/demo.py runs them."""
 import glob
 import json
 import os
@@ -20,7 +22,7 @@ from mmdet_famo.evaluation.operating_points import load_operating_points
 from mmdet_famo.phantom import PhantomConfig, generate_phantom_dataset
 from .conftest import ROOT
 
-# each paper config of the README, and the demo config that inherits it
+# each paper config of the docs, and the demo config that inherits it
 PAPER_CONFIGS = {
     'configs/famo/famo_faster-rcnn_x101-32x4d_fpn_4xb1-35e_fracture.py':
     'configs/demo/famo_faster-rcnn_r18_*.py',
@@ -53,12 +55,11 @@ default_hooks = dict(logger=dict(interval=50))
 """
 
 
-def readme_commands(section: str, first_only: bool = False):
-    """The shell commands of the ```bash blocks of a README section."""
-    with open(osp.join(ROOT, 'README.md'), encoding='utf-8') as file:
+def documented_commands(page: str, first_only: bool = False):
+    """The shell commands of the ```bash blocks of a page of docs/."""
+    with open(osp.join(ROOT, 'docs', page), encoding='utf-8') as file:
         text = file.read()
-    body = text.split(f'\n## {section}\n', 1)[1].split('\n## ', 1)[0]
-    blocks = re.findall(r'```bash\n(.*?)```', body, re.S)
+    blocks = re.findall(r'```bash\n(.*?)```', text, re.S)
     if first_only:
         blocks = blocks[:1]
     commands = []
@@ -71,15 +72,25 @@ def readme_commands(section: str, first_only: bool = False):
     return commands
 
 
-def run(command: str, substitutions: dict) -> None:
-    for old, new in substitutions.items():
-        command = command.replace(old, new)
-    command = re.sub(r'^python ', f'{sys.executable} ', command)
+def run(commands, substitutions: dict) -> None:
+    """Run ``commands`` side by side, each on one thread; all must pass."""
     env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
-    result = subprocess.run(['bash', '-c', command], cwd=ROOT, env=env,
-                            capture_output=True, text=True)
-    assert result.returncode == 0, \
-        f'{command}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}'
+    processes = []
+    for command in commands:
+        for old, new in substitutions.items():
+            command = command.replace(old, new)
+        command = re.sub(r'^python ', f'{sys.executable} ', command)
+        processes.append((command,
+                          subprocess.Popen(['bash', '-c', command],
+                                           cwd=ROOT,
+                                           env=env,
+                                           stdout=subprocess.PIPE,
+                                           stderr=subprocess.PIPE,
+                                           text=True)))
+    for command, process in processes:
+        stdout, stderr = process.communicate()
+        assert process.returncode == 0, \
+            f'{command}\n{stdout[-3000:]}\n{stderr[-3000:]}'
 
 
 @pytest.fixture(scope='module')
@@ -92,7 +103,7 @@ def phantom_root(tmp_path_factory):
     return str(root)
 
 
-def test_readme_train_test_compare_infer(phantom_root, tmp_path):
+def test_documented_train_test_compare_infer(phantom_root, tmp_path):
     substitutions = {}
     for paper, demo in PAPER_CONFIGS.items():
         tiny = tmp_path / osp.basename(paper)
@@ -107,15 +118,16 @@ def test_readme_train_test_compare_infer(phantom_root, tmp_path):
         '--batch-size 4': '--batch-size 2',
         '--out-dir infer_out': f'--out-dir {tmp_path}/infer_out',
     })
-    commands = readme_commands('Comparing FAMO with the baseline')
+    commands = documented_commands('comparison.md')
     assert [c.split()[1] for c in commands] == [
         'tools/train.py', 'tools/train.py', 'tools/test.py', 'tools/test.py',
         'tools/analysis/compare.py'
     ]
-    infer = readme_commands('Inference on new radiographs', first_only=True)
+    infer = documented_commands('inference.md', first_only=True)
     assert infer[0].split()[1] == 'tools/infer.py'
-    for command in commands + infer:
-        run(command, substitutions)
+    run(commands[:2], substitutions)  # the two trainings
+    run(commands[2:4], substitutions)  # the two tests
+    run(commands[4:] + infer, substitutions)  # compare, infer
 
     work_dirs = tmp_path / 'work_dirs'
     for model in ('famo', 'baseline'):
