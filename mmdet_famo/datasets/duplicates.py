@@ -34,6 +34,12 @@ crops (a 2 % crop moved it by 44 bits) and saturating contrast changes,
 which make another image.  ``max_distance`` changes it; 0 keeps only
 identical hashes.
 
+A file that cannot be decoded (a truncated JPEG, a broken DICOM) has no
+pixels to compare: its fingerprint is the SHA-256 of its bytes, so
+byte-identical copies of it are still exact duplicates (FracAtlas holds
+such a pair of truncated files), and it is named among
+:func:`unreadable_images`, for the converters to leave out.
+
 Duplicates link images into groups (connected components: a copy of a
 copy is in the group); :func:`~.splits.split_by_patient` keeps each group
 in one split, as one patient.
@@ -51,7 +57,7 @@ from mmengine.logging import print_log
 from PIL import Image
 from tqdm import tqdm
 
-from .coco_builder import DatasetRecordError
+from .coco_builder import DatasetRecordError, subset_coco
 from .transforms.loading import LoadRadiograph, RadiographError
 
 #: Side of the pHash's DCT block: 16 x 16 = 256 bits.
@@ -60,7 +66,8 @@ PHASH_SIZE = 16
 #: duplicates; see the module docstring for the measurement behind it.
 MAX_PHASH_DISTANCE = 32
 #: Image-record key of the fingerprint: ``{'pixels': sha256 hex, 'phash':
-#: hex}``, or None for a file that could not be read.
+#: hex}``, or, for a file that could not be decoded, ``{'bytes': sha256 hex
+#: of the file, 'unreadable': the reason}``.
 FINGERPRINT_KEY = 'fingerprint'
 
 #: Decodes as training does (orientation, bit depth, photometric
@@ -102,32 +109,56 @@ def fingerprint_file(path: Union[str, Path]) -> dict:
     return fingerprint_pixels(results['img'])
 
 
+def fingerprint_bytes(path: Union[str, Path], reason: str) -> dict:
+    """The fingerprint of a file that cannot be decoded: ``{'bytes':
+    SHA-256 hex of the file, 'unreadable': reason}``."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, 'rb') as file:
+            for chunk in iter(lambda: file.read(1 << 20), b''):
+                digest.update(chunk)
+    except OSError as error:  # a missing file: nothing to compare
+        return dict(bytes=None, unreadable=f'{reason}; {error}')
+    return dict(bytes=digest.hexdigest(), unreadable=reason)
+
+
 def add_fingerprints(coco: Mapping,
                      image_dir: Union[str, Path],
                      progress: bool = True) -> List[str]:
     """Set :data:`FINGERPRINT_KEY` on each image record of ``coco`` that
     has none, reading ``image_dir/<file_name>``; a file that cannot be
-    read gets None (it cannot be compared) and is named in a warning.
+    decoded gets the fingerprint of its bytes (:func:`fingerprint_bytes`)
+    and is named in a warning.
 
     Returns:
-        list[str]: The files that could not be read.
+        list[str]: The files that could not be decoded, with the reasons.
     """
     todo = [image for image in coco['images'] if FINGERPRINT_KEY not in image]
     unreadable = []
     for image in tqdm(todo, desc='fingerprints', disable=not progress):
+        path = Path(image_dir) / image['file_name']
         try:
-            image[FINGERPRINT_KEY] = fingerprint_file(
-                Path(image_dir) / image['file_name'])
+            image[FINGERPRINT_KEY] = fingerprint_file(path)
         except RadiographError as error:
-            image[FINGERPRINT_KEY] = None
+            image[FINGERPRINT_KEY] = fingerprint_bytes(path, error.reason)
             unreadable.append(f'{image["file_name"]} ({error.reason})')
     if unreadable:
         print_log(
-            f'{len(unreadable)} images could not be read and are not '
-            f'checked for duplicates: {unreadable[:10]}',
+            f'{len(unreadable)} images could not be decoded (compared by '
+            f'their bytes only): {unreadable[:10]}',
             logger='current',
             level=logging.WARNING)
     return unreadable
+
+
+def unreadable_images(coco: Mapping) -> Dict[int, str]:
+    """Image id to the reason its file could not be decoded, for the
+    records :func:`add_fingerprints` found unreadable."""
+    return {
+        image['id']: image[FINGERPRINT_KEY]['unreadable']
+        for image in coco['images']
+        if (image.get(FINGERPRINT_KEY) or {}).get('unreadable')
+    }
 
 
 def find_duplicates(
@@ -144,9 +175,11 @@ def find_duplicates(
     """
     if max_distance < 0:
         raise ValueError(f'max_distance must be >= 0, got {max_distance}')
-    items = sorted((i, f) for i, f in fingerprints.items() if f is not None)
+    pairs = byte_identical_pairs(fingerprints)
+    items = sorted((i, f) for i, f in fingerprints.items()
+                   if f is not None and 'pixels' in f)
     if len(items) < 2:
-        return []
+        return sorted(pairs, key=lambda p: (p.first, p.second))
     ids = [i for i, _ in items]
     hashes = [imagehash.hex_to_hash(f['phash']) for _, f in items]
     sizes = {h.hash.size for h in hashes}
@@ -157,7 +190,6 @@ def find_duplicates(
     bits = np.packbits(np.stack([h.hash.ravel() for h in hashes]), axis=1)
     words = np.ascontiguousarray(
         np.pad(bits, ((0, 0), (0, -bits.shape[1] % 8)))).view(np.uint64)
-    pairs = []
     block = 64  # rows compared at once: 64 x N x 4 words stay small
     for start in range(0, len(ids), block):
         rows = words[start:start + block]
@@ -173,6 +205,21 @@ def find_duplicates(
                     items[second][1]['pixels'],
                     int(distances[row, column])))
     return sorted(pairs, key=lambda p: (p.first, p.second))
+
+
+def byte_identical_pairs(
+        fingerprints: Mapping[int, Optional[Mapping]]) -> List[DuplicatePair]:
+    """Pairs of undecodable files with the same bytes (exact, distance 0)."""
+    by_digest: Dict[str, List[int]] = {}
+    for image_id, fingerprint in sorted(
+            (i, f) for i, f in fingerprints.items() if f is not None):
+        if fingerprint.get('bytes'):
+            by_digest.setdefault(fingerprint['bytes'], []).append(image_id)
+    return [
+        DuplicatePair(first, second, True, 0)
+        for ids in by_digest.values()
+        for index, first in enumerate(ids) for second in ids[index + 1:]
+    ]
 
 
 def duplicate_groups(pairs: Sequence[DuplicatePair]) -> List[List[int]]:
@@ -331,3 +378,27 @@ def duplicate_groups_from_args(coco: Mapping,
         return []
     return duplicate_groups(
         check_duplicates(coco, image_dir, args.max_phash_distance, source))
+
+
+def leave_out_unreadable(
+    coco: Mapping, groups: Sequence[Sequence[int]]
+) -> Tuple[dict, List[List[int]], List[dict]]:
+    """``coco`` without the images :func:`add_fingerprints` could not
+    decode, the duplicate ``groups`` without them, and the list of what was
+    left out (``{'id', 'file_name', 'reason'}``).
+
+    The converters decide once, here, what becomes of an undecodable file:
+    it is not part of the data set, and the list says so. Kept, it would
+    be refused by the loader at evaluation (an evaluation set never skips
+    an image) and skipped, unseen, in training.
+    """
+    reasons = unreadable_images(coco)
+    excluded = [
+        dict(id=image['id'], file_name=image['file_name'],
+             reason=reasons[image['id']])
+        for image in coco['images'] if image['id'] in reasons
+    ]
+    kept = subset_coco(coco, [image['id'] for image in coco['images']
+                              if image['id'] not in reasons])
+    kept_groups = [[i for i in group if i not in reasons] for group in groups]
+    return kept, [group for group in kept_groups if len(group) > 1], excluded

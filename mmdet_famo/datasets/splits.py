@@ -227,3 +227,30 @@ def find_leakage(splits: Mapping[str, Mapping],
             Leak(key, value, tuple(sorted(names, key=order.__getitem__)))
             for value, names in sorted(owners.items()) if len(names) > 1)
     return leaks
+
+
+def fracture_enriched_subset(coco: Mapping, fracture_free: int,
+                             seed: int = 0) -> dict:
+    """Every fractured image of ``coco`` and ``fracture_free`` of its
+    fracture-free images, drawn at random (``seed``), in file order.
+
+    A training set for a short schedule: a fracture-free image gives the RoI
+    head only negatives, and positives are the scarce signal; on the
+    phantoms, 10 % fracture-free training studies instead of 50 % raised the
+    validation AP50 from 0.12 to 0.33 (docs/design-notes.md). Evaluation
+    sets are never subsampled.
+
+    Raises:
+        ValueError: If ``fracture_free`` is negative or more than the
+            fracture-free images there are.
+    """
+    fractured = {a['image_id'] for a in coco['annotations']}
+    free = [image['id'] for image in coco['images']
+            if image['id'] not in fractured]
+    if not 0 <= fracture_free <= len(free):
+        raise ValueError(f'cannot draw {fracture_free} fracture-free images '
+                         f'from the {len(free)} there are')
+    kept = set(np.random.default_rng(seed).choice(
+        free, fracture_free, replace=False).tolist()) | fractured
+    return subset_coco(
+        coco, [image['id'] for image in coco['images'] if image['id'] in kept])

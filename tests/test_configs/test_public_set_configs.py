@@ -39,3 +39,35 @@ def test_baseline_is_the_papers_config_on_the_converted_set(name, data_root):
         for split in ('train', 'val', 'test')
     ] == [f'annotations/{split}.json' for split in ('train', 'val', 'test')]
     assert cfg.train_dataloader.dataset.data_prefix == dict(img='images/')
+
+
+CPU_FRACATLAS_PAIR = (
+    'configs/fracatlas/faster-rcnn_effl0_fpn_1xb4-8e_fracatlas.py',
+    'configs/fracatlas/famo_faster-rcnn_effl0_fpn_1xb4-8e_fracatlas.py')
+
+
+def test_cpu_fracatlas_famo_differs_only_in_famo():
+    assert resolved_difference(*CPU_FRACATLAS_PAIR) == FAMO_DIFFERENCE
+
+
+def test_cpu_fracatlas_config_keeps_the_papers_data_and_evaluation():
+    """The CPU-sized FracAtlas config changes the model, the scale, the
+    schedule and drops the colour inversion; the data set, the evaluation
+    and the checkpoint rule stay the paper's."""
+    paper = Config.fromfile(pair('fracatlas')[0])
+    cpu = Config.fromfile(CPU_FRACATLAS_PAIR[0])
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        for key in ('type', 'data_root', 'ann_file', 'data_prefix'):
+            assert cpu[loader].dataset[key] == paper[loader].dataset[key]
+    assert cpu.val_evaluator == paper.val_evaluator
+    assert cpu.test_evaluator == paper.test_evaluator
+    assert cpu.default_hooks.checkpoint == paper.default_hooks.checkpoint
+    assert [step.type for step in cpu.train_pipeline] == [
+        step.type for step in paper.train_pipeline
+        if step.type != 'RandomInvert'
+    ]
+    # evaluation never skips an unreadable image
+    for pipeline in (cpu.test_pipeline, paper.test_pipeline):
+        assert pipeline[0] == dict(type='LoadRadiograph')
+    assert cpu.model.backbone.init_cfg.checkpoint == \
+        'efficientnet-lite://lite0'

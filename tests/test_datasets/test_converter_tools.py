@@ -54,6 +54,28 @@ def test_fracatlas_tool_writes_files_and_summary(fracatlas_root, monkeypatch,
     assert ('val', 'mixed', '1', '0', '1', '1', '1') in rows
 
 
+def test_fracatlas_tool_leaves_out_and_lists_truncated_files(
+        fracatlas_root, monkeypatch, capsys):
+    """A fracture-free JPEG cut short (as 59 of FracAtlas's) is decided
+    on once, at conversion: in no split, listed with its reason."""
+    path = fracatlas_root / 'images' / 'Non_fractured' / 'IMG4.jpg'
+    path.write_bytes(path.read_bytes()[:-30])
+    assert run_tool(
+        'fracatlas_to_coco', fracatlas_root, monkeypatch=monkeypatch) == 0
+    out_dir = fracatlas_root / 'annotations'
+    excluded = json.loads((out_dir / 'excluded.json').read_text())
+    assert [image['file_name'] for image in excluded] == [
+        'Non_fractured/IMG4.jpg'
+    ]
+    assert 'truncated JPEG' in excluded[0]['reason']
+    for name in ('all', 'train', 'val', 'test'):
+        files = [image['file_name'] for image in json.loads(
+            (out_dir / f'{name}.json').read_text())['images']]
+        assert 'Non_fractured/IMG4.jpg' not in files
+    assert len(json.loads((out_dir / 'all.json').read_text())['images']) == 3
+    assert 'left out of every split' in capsys.readouterr().out
+
+
 def test_grazpedwri_tool_with_custom_ratios(grazpedwri_root, monkeypatch,
                                             capsys, tmp_path):
     out_dir = tmp_path / 'out'

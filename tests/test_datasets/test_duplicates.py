@@ -1,5 +1,6 @@
 """Exact and near-duplicate radiographs: planted copies are found, distinct
 phantoms are not, and splits keep each group of copies together."""
+import hashlib
 import json
 
 import cv2
@@ -13,7 +14,9 @@ from mmdet_famo.datasets.duplicates import (FINGERPRINT_KEY,
                                             check_duplicates, duplicate_groups,
                                             find_duplicate_leaks,
                                             find_duplicates, fingerprint_file,
-                                            fingerprint_pixels)
+                                            fingerprint_pixels,
+                                            leave_out_unreadable,
+                                            unreadable_images)
 from mmdet_famo.datasets.splits import find_leakage, split_by_patient
 from mmdet_famo.phantom import (ANATOMIES, PixelEncoding, RadiographTags,
                                 render_radiograph, write_radiograph_dicom)
@@ -190,17 +193,60 @@ def coco_of(files):
     return builder.to_dict()
 
 
-def test_unreadable_file_is_named_and_left_out(planted, tmp_path):
+def test_unreadable_file_is_named_and_compared_by_its_bytes(
+        planted, tmp_path):
     files, _ = planted
     (tmp_path / 'broken.png').write_bytes(b'not an image')
     coco = coco_of(list(files) + ['broken.png'])
     unreadable = add_fingerprints(coco, tmp_path, progress=False)
     assert len(unreadable) == 1 and unreadable[0].startswith('broken.png (')
     by_name = {image['file_name']: image for image in coco['images']}
-    assert by_name['broken.png'][FINGERPRINT_KEY] is None
+    assert by_name['broken.png'][FINGERPRINT_KEY]['bytes'] == hashlib.sha256(
+        b'not an image').hexdigest()
+    assert 'pixels' not in by_name['broken.png'][FINGERPRINT_KEY]
     assert by_name['e.png'][FINGERPRINT_KEY]['pixels']
+    assert unreadable_images(coco) == {
+        by_name['broken.png']['id']: unreadable[0][len('broken.png ('):-1]
+    }
     pairs = check_duplicates(coco, None, progress=False)  # stored ones
     assert len(duplicate_groups(pairs)) == 4
+
+
+def test_byte_identical_unreadable_files_are_exact_duplicates(
+        planted, tmp_path):  # noqa: ARG001 (planted writes c_q95.jpg)
+    """Two copies of one truncated JPEG (as FracAtlas's IMG0004308 and
+    IMG0004347) are grouped, so a split keeps them together; a third
+    truncated file with other bytes is not."""
+    cut = (tmp_path / 'c_q95.jpg').read_bytes()[:-40]
+    (tmp_path / 'cut1.jpg').write_bytes(cut)
+    (tmp_path / 'cut2.jpg').write_bytes(cut)
+    (tmp_path / 'cut3.jpg').write_bytes(cut[:-10])
+    coco = coco_of(['cut1.jpg', 'cut2.jpg', 'cut3.jpg'])
+    assert len(add_fingerprints(coco, tmp_path, progress=False)) == 3
+    ids = {image['file_name']: image['id'] for image in coco['images']}
+    pairs = check_duplicates(coco, None, progress=False)
+    assert pairs == [DuplicatePair(ids['cut1.jpg'], ids['cut2.jpg'], True, 0)]
+
+
+def test_unreadable_files_are_left_out_and_listed(planted, tmp_path):
+    names = list(planted[0])
+    (tmp_path / 'broken.png').write_bytes(b'not an image')
+    coco = coco_of(names + ['broken.png'])
+    add_fingerprints(coco, tmp_path, progress=False)
+    ids = {image['file_name']: image['id'] for image in coco['images']}
+    kept, groups, excluded = leave_out_unreadable(
+        coco, [[ids['broken.png'], ids[names[0]]],
+               [ids[names[1]], ids[names[2]]]])
+    assert [image['file_name'] for image in kept['images']] == [
+        image['file_name'] for image in coco['images']
+        if image['file_name'] != 'broken.png'
+    ]
+    assert len(kept['images']) == len(names)
+    assert groups == [[ids[names[1]], ids[names[2]]]]
+    assert [(e['file_name'], e['id']) for e in excluded] == [
+        ('broken.png', ids['broken.png'])
+    ]
+    assert 'DICOM' in excluded[0]['reason']
 
 
 def test_leaks_across_splits_are_pairs_in_different_splits(planted, tmp_path):

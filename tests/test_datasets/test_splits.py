@@ -6,8 +6,10 @@ import pytest
 
 from mmdet_famo.datasets.coco_builder import (CocoBuilder, DatasetRecordError,
                                               subset_coco)
-from mmdet_famo.datasets.splits import (Leak, find_leakage, normalise_ratios,
-                                        patient_strata, split_by_patient)
+from mmdet_famo.datasets.splits import (Leak, find_leakage,
+                                        fracture_enriched_subset,
+                                        normalise_ratios, patient_strata,
+                                        split_by_patient)
 
 BODY_PARTS = ('wrist', 'ankle', 'knee', 'shoulder')
 MAX_IMAGES_PER_PATIENT = 6
@@ -134,3 +136,22 @@ def test_leakage_check_needs_the_keys():
             DatasetRecordError, match="split 'a': image 1 .*"
             'has no patient_id'):
         find_leakage(dict(a=coco, b=coco))
+
+
+def test_fracture_enriched_subset_keeps_every_fracture():
+    """Every fractured image and the asked number of fracture-free ones,
+    in file order, the draw fixed by the seed."""
+    coco = dict(
+        images=[dict(id=i, file_name=f'{i}.png') for i in range(10)],
+        annotations=[dict(id=1, image_id=2), dict(id=2, image_id=7),
+                     dict(id=3, image_id=7)],
+        categories=[dict(id=1, name='fracture')])
+    subset = fracture_enriched_subset(coco, 3, seed=1)
+    ids = [image['id'] for image in subset['images']]
+    assert ids == sorted(ids) and len(ids) == 5 and {2, 7} <= set(ids)
+    assert len(subset['annotations']) == 3
+    assert fracture_enriched_subset(coco, 3, seed=1) == subset
+    assert [image['id'] for image in fracture_enriched_subset(
+        coco, 8)['images']] == list(range(10))
+    with pytest.raises(ValueError, match='9 fracture-free .* the 8'):
+        fracture_enriched_subset(coco, 9)

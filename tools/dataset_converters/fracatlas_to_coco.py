@@ -7,6 +7,10 @@ split of the fractured images (Utilities/Fracture Split) and splits the
 fracture-free ones, which it leaves out, by ``--ratios``.  The tool prints
 the number of images per ``dataset.csv`` flag (body parts, hardware,
 multiscan, views), kept in the image records, and names duplicate images.
+Files that cannot be decoded (FracAtlas holds truncated JPEGs) are left out
+of every split and listed, with the reason, in ``excluded.json``; they are
+found while fingerprinting for duplicates, so ``--no-duplicate-check``
+keeps them (the loader then refuses them by name).
 
 Example::
 
@@ -14,7 +18,10 @@ Example::
     # writes data/FracAtlas/annotations/{all,train,val,test}.json
 """
 import argparse
+import os
 import os.path as osp
+
+from mmengine.fileio import dump
 
 from mmdet_famo.datasets.coco_builder import (exit_on_record_error,
                                               report_splits, save_annotations)
@@ -22,7 +29,8 @@ from mmdet_famo.datasets.converters import (convert_fracatlas,
                                             fracatlas_flag_counts,
                                             official_split)
 from mmdet_famo.datasets.duplicates import (add_duplicate_arguments,
-                                            duplicate_groups_from_args)
+                                            duplicate_groups_from_args,
+                                            leave_out_unreadable)
 from mmdet_famo.datasets.splits import add_split_arguments, split_by_patient
 
 
@@ -46,12 +54,21 @@ def main() -> None:
         coco = convert_fracatlas(args.root)
         groups = duplicate_groups_from_args(
             coco, osp.join(args.root, 'images'), args)
+        coco, groups, excluded = leave_out_unreadable(coco, groups)
         if args.split == 'official':
             splits = official_split(args.root, coco, args.ratios, args.seed,
                                     groups)
         else:
             splits = split_by_patient(coco, args.ratios, args.seed, groups)
     save_annotations(out_dir, coco, splits)
+    os.makedirs(out_dir, exist_ok=True)
+    dump(excluded, osp.join(out_dir, 'excluded.json'), indent=1)
+    if excluded:
+        print(f'{len(excluded)} images could not be decoded and are left out '
+              f'of every split (listed in {osp.join(out_dir, "excluded.json")}'
+              '): ' + ', '.join(
+                  f'{image["file_name"]} ({image["reason"]})'
+                  for image in excluded))
     print('FracAtlas has no patient ids: each image is its own patient and '
           'case (a group of duplicate images counts as one patient).')
     print('images per dataset.csv flag: ' + ', '.join(

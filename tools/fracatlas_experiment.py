@@ -1,0 +1,161 @@
+"""FAMO against the baseline on real radiographs (FracAtlas), one command.
+
+Converts a FracAtlas folder (``tools/dataset_converters/fracatlas_to_coco.py``,
+the stratified split), draws the training set (every fractured training
+image and ``--fracture-free`` fracture-free ones), trains the CPU-sized
+baseline and FAMO detectors side by side
+(``configs/fracatlas/*effl0*``: ImageNet-pretrained EfficientNet-Lite0 +
+FPN), validates every epoch, picks each model's operating points on the
+validation split, tests both on the test split and compares them
+(``tools/analysis/compare.py``).
+
+    python tools/fracatlas_experiment.py PATH/TO/FracAtlas \\
+        [--work-dir work_dirs/fracatlas] [--epochs N] [--seed S]
+
+FracAtlas (Abedeen et al., 2023; CC BY 4.0) is read where it lies and never
+written to: annotations go to ``WORK_DIR/annotations``. Each step's log is
+kept in the work folder; an interrupted experiment goes on where it stopped
+(a training resumes from its last checkpoint); ``--restart`` starts over.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import shutil
+import sys
+import time
+import warnings
+
+warnings.filterwarnings('ignore', 'pkg_resources is deprecated')
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, ROOT)
+from mmdet_famo.utils.steps import Step, run_steps  # noqa: E402
+
+MODELS = {
+    'famo': 'configs/fracatlas/famo_faster-rcnn_effl0_fpn_1xb4-8e_fracatlas.py',
+    'baseline': 'configs/fracatlas/faster-rcnn_effl0_fpn_1xb4-8e_fracatlas.py',
+}
+TRAINING_SET = 'train_enriched.json'
+NOTE = ('Real radiographs from FracAtlas (Abedeen et al., Sci Data 2023, '
+        'CC BY 4.0), the converter\'s stratified test split; CPU-sized '
+        'models (EfficientNet-Lite0 + FPN), not the paper\'s ResNeXt-101.')
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('fracatlas', help='FracAtlas folder (holds '
+                        'dataset.csv, images/ and Annotations/)')
+    parser.add_argument('--work-dir', default='work_dirs/fracatlas')
+    parser.add_argument(
+        '--epochs', type=int, help='training epochs (default: the configs\')')
+    parser.add_argument(
+        '--fracture-free',
+        type=int,
+        default=500,
+        help='fracture-free training images drawn beside every fractured '
+        'one (default 500: about 1,000 training images, the paper\'s scale '
+        'per body part)')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='seed of the training draw and of training')
+    parser.add_argument(
+        '--restart', action='store_true', help='delete earlier results first')
+    return parser.parse_args(argv)
+
+
+def write_training_set(annotations: str, fracture_free: int,
+                       seed: int) -> None:
+    """``train_enriched.json``: the training split's fractured images and
+    ``fracture_free`` of its fracture-free ones."""
+    from mmdet_famo.datasets.splits import fracture_enriched_subset
+    with open(osp.join(annotations, 'train.json')) as file:
+        coco = json.load(file)
+    subset = fracture_enriched_subset(coco, fracture_free, seed)
+    partial = osp.join(annotations, TRAINING_SET + '.partial')
+    with open(partial, 'w') as file:
+        json.dump(subset, file)
+    os.replace(partial, osp.join(annotations, TRAINING_SET))
+
+
+def data_options(fracatlas: str, annotations: str) -> list:
+    """``--cfg-options`` that point a config's three loaders at the
+    FracAtlas images and the converted annotations."""
+    options = []
+    for loader, file in (('train', TRAINING_SET), ('val', 'val.json'),
+                         ('test', 'test.json')):
+        options += [
+            f'{loader}_dataloader.dataset.data_root={fracatlas}',
+            f'{loader}_dataloader.dataset.ann_file='
+            f'{osp.join(annotations, file)}',
+        ]
+    return options
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    fracatlas = osp.abspath(args.fracatlas)
+    if not osp.isfile(osp.join(fracatlas, 'dataset.csv')):
+        sys.exit(f'error: {fracatlas} is not a FracAtlas folder (no '
+                 'dataset.csv)')
+    work_dir = osp.abspath(args.work_dir)
+    if args.restart:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    os.makedirs(work_dir, exist_ok=True)
+    python = sys.executable
+    start = time.time()
+
+    annotations = osp.join(work_dir, 'annotations')
+    if not osp.isfile(osp.join(annotations, 'test.json')):
+        run_steps(Step('convert FracAtlas', [
+            python, 'tools/dataset_converters/fracatlas_to_coco.py',
+            fracatlas, '--out-dir', annotations
+        ], osp.join(work_dir, 'convert.log')))
+    write_training_set(annotations, args.fracture_free, args.seed)
+
+    from mmengine.config import Config
+    train_steps, test_steps = [], []
+    for model, config in MODELS.items():
+        model_dir = osp.join(work_dir, model)
+        epochs = args.epochs or Config.fromfile(
+            osp.join(ROOT, config)).train_cfg.max_epochs
+        checkpoint = osp.join(model_dir, f'epoch_{epochs}.pth')
+        val_dir = osp.join(model_dir, 'val')
+        options = data_options(fracatlas, annotations)
+        if not osp.isfile(checkpoint):
+            resume = (['--resume'] if osp.isfile(
+                osp.join(model_dir, 'last_checkpoint')) else [])
+            train_steps.append(Step(f'train {model}', [
+                python, 'tools/train.py', config, '--work-dir', model_dir,
+                *resume, '--cfg-options', *options,
+                f'train_cfg.max_epochs={epochs}',
+                f'param_scheduler.1.end={epochs}',
+                f'val_evaluator.output_dir={val_dir}',
+                f'randomness.seed={args.seed}'
+            ], osp.join(work_dir, f'train_{model}.log'), epochs))
+        test_steps.append(Step(f'test {model}', [
+            python, 'tools/test.py', config, checkpoint, '--work-dir',
+            model_dir, '--out-dir', osp.join(model_dir, 'test'),
+            '--threshold-file', osp.join(val_dir, 'operating_threshold.json'),
+            '--cfg-options', *options
+        ], osp.join(work_dir, f'test_{model}.log')))
+    if train_steps:
+        run_steps(*train_steps)
+    run_steps(*test_steps)
+
+    report_dir = osp.join(work_dir, 'report')
+    run_steps(Step('compare FAMO with the baseline', [
+        python, 'tools/analysis/compare.py',
+        osp.join(work_dir, 'famo', 'test'),
+        osp.join(work_dir, 'baseline', 'test'), '--out-dir', report_dir,
+        '--names', 'FAMO', 'Baseline', '--note', NOTE, '--work-dirs',
+        osp.join(work_dir, 'famo'),
+        osp.join(work_dir, 'baseline')
+    ], osp.join(work_dir, 'compare.log')))
+    with open(osp.join(work_dir, 'compare.log')) as log:
+        print(log.read())
+    print(f'Experiment finished in {(time.time() - start) / 60:.1f} min. '
+          f'Report: {osp.join(report_dir, "report.md")}')
+
+
+if __name__ == '__main__':
+    main()
