@@ -105,19 +105,44 @@ print(len(set(unpickler._get_safe_globals()) - before))
 """
 
 
-@pytest.mark.parametrize(
-    'version, removed',
-    [('2.1.2', ['add_safe_globals', 'get_safe_globals', 'safe_globals']),
-     ('2.5.1', [])])
-def test_older_torch_imports_and_registers_nothing(version, removed):
+#: Simulated torch versions and the allow-list API each lacks.
+OLDER_VERSIONS = {
+    '2.1.2': ['add_safe_globals', 'get_safe_globals', 'safe_globals'],
+    '2.5.1': [],
+}
+
+
+@pytest.fixture(scope='module')
+def older_torch_runs():
+    """Each simulation in a fresh interpreter, both side by side (each is
+    mostly the interpreter's start-up): version to (exit status, stdout,
+    stderr)."""
+    processes = {
+        version: subprocess.Popen(
+            [
+                sys.executable, '-c',
+                OLDER_TORCH.format(version=version, removed=removed)
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True)
+        for version, removed in OLDER_VERSIONS.items()
+    }
+    runs = {}
+    for version, process in processes.items():
+        stdout, stderr = process.communicate(timeout=120)
+        runs[version] = process.returncode, stdout, stderr
+    return runs
+
+
+@pytest.mark.parametrize('version', sorted(OLDER_VERSIONS))
+def test_older_torch_imports_and_registers_nothing(version, older_torch_runs):
     """torch < 2.4 has no allow-list API; torch 2.4-2.5 has it, but loads
     with weights_only=False by default: neither needs nor gets one."""
-    result = subprocess.run(
-        [sys.executable, '-c',
-         OLDER_TORCH.format(version=version, removed=removed)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split()[-1] == '0'
+    returncode, stdout, stderr = older_torch_runs[version]
+    assert returncode == 0, stderr
+    assert stdout.split()[-1] == '0'
 
 
 def test_torch_2_6_and_later_allow_list_mmengine_contents():
