@@ -2,6 +2,7 @@
 temporary configuration and its DICOMweb plugin, driven through its REST
 API (https://orthanc.uclouvain.be/book/users/rest.html) and read back by
 DICOMweb WADO-RS (PS3.18 10.4)."""
+import io
 import json
 import shutil
 import socket
@@ -11,6 +12,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any, List, Optional
+
+import pydicom
+from pydicom import Dataset
 
 #: Where Debian's packages ``orthanc`` and ``orthanc-dicomweb`` put them.
 ORTHANC = shutil.which('Orthanc') or '/usr/sbin/Orthanc'
@@ -134,6 +138,19 @@ class Orthanc:
         answer = self.request('POST', '/instances',
                               Path(path).read_bytes(), 'application/dicom')
         return answer['ID']
+
+    def lookup(self, uid: str) -> List[dict]:
+        """What Orthanc holds under a DICOM UID (``/tools/lookup``)."""
+        return self.request('POST', '/tools/lookup', uid.encode(),
+                            'text/plain')
+
+    def instance_file(self, uid: str) -> Dataset:
+        """The stored instance of SOP Instance UID ``uid``."""
+        found, = [item for item in self.lookup(uid)
+                  if item['Type'] == 'Instance']
+        data = self.get(f'/instances/{found["ID"]}/file',
+                        accept='application/dicom')
+        return pydicom.dcmread(io.BytesIO(data))
 
     def add_modality(self, name: str, ae_title: str, port: int) -> None:
         """Declare a DICOM peer on the loopback interface."""
