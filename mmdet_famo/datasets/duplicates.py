@@ -381,16 +381,18 @@ def duplicate_groups_from_args(coco: Mapping,
 
 
 def leave_out_unreadable(
-    coco: Mapping, groups: Sequence[Sequence[int]]
-) -> Tuple[dict, List[List[int]], List[dict]]:
-    """``coco`` without the images :func:`add_fingerprints` could not
-    decode, the duplicate ``groups`` without them, and the list of what was
-    left out (``{'id', 'file_name', 'reason'}``).
+    coco: Mapping, splits: Mapping[str, Mapping]
+) -> Tuple[dict, Dict[str, dict], List[dict]]:
+    """``coco`` and its ``splits`` without the images
+    :func:`add_fingerprints` could not decode, and the list of what was left
+    out (``{'id', 'file_name', 'reason'}``).
 
     The converters decide once, here, what becomes of an undecodable file:
     it is not part of the data set, and the list says so. Kept, it would
     be refused by the loader at evaluation (an evaluation set never skips
-    an image) and skipped, unseen, in training.
+    an image) and skipped, unseen, in training. It is left out after the
+    split, so that every readable image stays in the split the whole set
+    gives it (leaving it out first would deal the splits anew).
     """
     reasons = unreadable_images(coco)
     excluded = [
@@ -398,7 +400,14 @@ def leave_out_unreadable(
              reason=reasons[image['id']])
         for image in coco['images'] if image['id'] in reasons
     ]
-    kept = subset_coco(coco, [image['id'] for image in coco['images']
-                              if image['id'] not in reasons])
-    kept_groups = [[i for i in group if i not in reasons] for group in groups]
-    return kept, [group for group in kept_groups if len(group) > 1], excluded
+
+    def readable(subset: Mapping) -> dict:
+        return subset_coco(subset, [
+            image['id'] for image in subset['images']
+            if image['id'] not in reasons
+        ])
+
+    return readable(coco), {
+        name: readable(split)
+        for name, split in splits.items()
+    }, excluded

@@ -7,7 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from mmdet_famo.datasets.coco_builder import CocoBuilder, DatasetRecordError
+from mmdet_famo.datasets.coco_builder import (CocoBuilder, DatasetRecordError,
+                                              subset_coco)
 from mmdet_famo.datasets.duplicates import (FINGERPRINT_KEY,
                                             MAX_PHASH_DISTANCE, PHASH_SIZE,
                                             DuplicatePair, add_fingerprints,
@@ -234,15 +235,18 @@ def test_unreadable_files_are_left_out_and_listed(planted, tmp_path):
     coco = coco_of(names + ['broken.png'])
     add_fingerprints(coco, tmp_path, progress=False)
     ids = {image['file_name']: image['id'] for image in coco['images']}
-    kept, groups, excluded = leave_out_unreadable(
-        coco, [[ids['broken.png'], ids[names[0]]],
-               [ids[names[1]], ids[names[2]]]])
+    readable = [ids[name] for name in names]
+    splits = dict(train=subset_coco(coco, readable[:3] + [ids['broken.png']]),
+                  test=subset_coco(coco, readable[3:]))
+    kept, kept_splits, excluded = leave_out_unreadable(coco, splits)
     assert [image['file_name'] for image in kept['images']] == [
         image['file_name'] for image in coco['images']
         if image['file_name'] != 'broken.png'
     ]
     assert len(kept['images']) == len(names)
-    assert groups == [[ids[names[1]], ids[names[2]]]]
+    # the readable images stay in their splits
+    assert [i['id'] for i in kept_splits['train']['images']] == readable[:3]
+    assert [i['id'] for i in kept_splits['test']['images']] == readable[3:]
     assert [(e['file_name'], e['id']) for e in excluded] == [
         ('broken.png', ids['broken.png'])
     ]

@@ -54,12 +54,12 @@ def main() -> None:
         coco = convert_fracatlas(args.root)
         groups = duplicate_groups_from_args(
             coco, osp.join(args.root, 'images'), args)
-        coco, groups, excluded = leave_out_unreadable(coco, groups)
         if args.split == 'official':
             splits = official_split(args.root, coco, args.ratios, args.seed,
                                     groups)
         else:
             splits = split_by_patient(coco, args.ratios, args.seed, groups)
+        coco, splits, excluded = leave_out_unreadable(coco, splits)
     save_annotations(out_dir, coco, splits)
     os.makedirs(out_dir, exist_ok=True)
     dump(excluded, osp.join(out_dir, 'excluded.json'), indent=1)
