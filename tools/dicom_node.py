@@ -6,6 +6,11 @@ fractures study by study, send the results back.
         --port 11112 --ae-title FAMO \\
         --destination PACS@pacs.hospital.local:104
 
+or, with the model exported by ``tools/deployment/export_onnx.py``, in
+ONNX Runtime without torch, MMCV or MMDetection (docs/deployment.md)::
+
+    python tools/dicom_node.py MODEL.onnx --spool /var/spool/famo ...
+
 Each study is sent back as a TID 1500 structured report and a grayscale
 softcopy presentation state (and, with --secondary-capture, an overlay
 image per view), in the source study.
@@ -24,10 +29,10 @@ import threading
 from typing import List, Optional
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from mmdet_famo.apis import RadiographPredictor  # noqa: E402
 from mmdet_famo.apis.cli import (  # noqa: E402
-    add_model_arguments, check_model_arguments)
-from mmdet_famo.apis.dicom_objects import AlgorithmInfo  # noqa: E402
+    add_model_arguments, build_predictor, check_model_arguments,
+    model_backend)
+from mmdet_famo.apis.inference import algorithm_of  # noqa: E402
 from mmdet_famo.node import (  # noqa: E402
     DicomDestination, DicomNode, FolderDestination, NodeSettings)
 
@@ -47,7 +52,7 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='A DICOM node that detects fractures on the CR and DX '
         'radiographs it receives and sends its findings back')
-    add_model_arguments(parser)
+    add_model_arguments(parser, model_backend(argv))
     parser.add_argument(
         '--spool',
         required=True,
@@ -112,11 +117,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(
         level=args.log_level,
         format='%(asctime)s %(levelname)s %(name)s: %(message)s')
-    predictor = RadiographPredictor(args.config,
-                                    args.checkpoint,
-                                    device=args.device,
-                                    cfg_options=args.cfg_options,
-                                    allowed_modalities=args.allow_modality)
+    predictor = build_predictor(args, args.allow_modality)
     settings = NodeSettings(spool=args.spool,
                             destination=args.destination
                             or FolderDestination(args.out_dir),
@@ -131,8 +132,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                          structured_report=True,
                          presentation_state=True,
                          secondary_capture=args.secondary_capture,
-                         algorithm=AlgorithmInfo.from_files(
-                             args.config, args.checkpoint))
+                         algorithm=algorithm_of(predictor))
     node = DicomNode(settings, predictor, infer_options)
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -5,6 +5,12 @@ verdicts, overlays, a JSON report and, on request, DICOM results out.
     python tools/infer.py CONFIG CHECKPOINT INPUT [INPUT ...] \\
         --out-dir OUT --threshold-file work_dirs/val \\
         [--sr] [--presentation-state] [--secondary-capture]
+    python tools/infer.py MODEL.onnx INPUT [INPUT ...] --out-dir OUT ...
+
+The second form runs the model exported by
+``tools/deployment/export_onnx.py`` in ONNX Runtime (``--backend
+onnxruntime``), without torch, MMCV or MMDetection (docs/deployment.md),
+and writes the same outputs.
 
 A thin command line over :func:`mmdet_famo.apis.infer_radiographs` (see
 there and README, "Inference on new radiographs"). Exit status: 0 if every
@@ -18,10 +24,10 @@ import sys
 from typing import List, Optional
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from mmdet_famo.apis import (  # noqa: E402
-    RadiographPredictor, format_summary, infer_radiographs)
+from mmdet_famo.apis import format_summary, infer_radiographs  # noqa: E402
 from mmdet_famo.apis.cli import (  # noqa: E402
-    add_model_arguments, check_model_arguments)
+    add_model_arguments, build_predictor, check_model_arguments,
+    model_backend, model_files)
 from mmdet_famo.apis.report import REPORT_FILE  # noqa: E402
 from mmdet_famo.datasets.modalities import PROJECTION_MODALITIES  # noqa: E402
 
@@ -29,7 +35,7 @@ from mmdet_famo.datasets.modalities import PROJECTION_MODALITIES  # noqa: E402
 def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Detect fractures on radiographs (DICOM, PNG, JPEG)')
-    add_model_arguments(parser)
+    add_model_arguments(parser, model_backend(argv))
     parser.add_argument(
         'inputs',
         nargs='+',
@@ -78,11 +84,7 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    predictor = RadiographPredictor(args.config,
-                                    args.checkpoint,
-                                    device=args.device,
-                                    cfg_options=args.cfg_options,
-                                    allowed_modalities=args.allow_modality)
+    predictor = build_predictor(args, args.allow_modality)
     report = infer_radiographs(predictor,
                                args.inputs,
                                args.out_dir,
@@ -95,8 +97,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                                include_identifiers=args.include_identifiers,
                                progress=any(
                                    osp.isdir(path) for path in args.inputs),
-                               model=dict(config=args.config,
-                                          checkpoint=args.checkpoint))
+                               model=model_files(args))
     print(format_summary(report['summary']))
     print(f'suspected >= {args.points.suspected.threshold:.4g}, definite >= '
           f'{args.points.definite.threshold:.4g}; report: '

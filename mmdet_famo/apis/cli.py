@@ -1,23 +1,74 @@
 """Command-line arguments shared by the tools that run a trained detector
-(``tools/infer.py``, ``tools/dicom_node.py``): the model, where it runs and
-its two operating points, parsed and checked one way for both."""
+(``tools/infer.py``, ``tools/dicom_node.py``): the model, the backend it
+runs on, where, and its two operating points, parsed and checked one way
+for both.
+
+Two backends (docs/deployment.md): ``pytorch``, the MMDetection model
+(``CONFIG CHECKPOINT``), and ``onnxruntime``, its ONNX export (``MODEL.onnx``,
+chosen by ``--backend onnxruntime`` or by a ``.onnx`` argument), which runs
+without torch, MMCV or MMDetection installed.
+"""
 import argparse
 import os.path as osp
+from typing import Optional, Sequence
 
-import torch
 from mmengine.config import DictAction
 
 from ..evaluation.operating_points import (OperatingPoints,
                                            given_operating_points,
                                            load_operating_points)
+from .predictor import (BACKENDS, BasePredictor, OnnxRadiographPredictor,
+                        RadiographPredictor)
 
 
-def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``config`` and ``checkpoint`` (positional), ``--threshold-file``
-    or ``--threshold`` (with ``--suspected-threshold``), ``--device``,
-    ``--batch-size`` and ``--cfg-options`` to ``parser``."""
-    parser.add_argument('config', help='model config file')
-    parser.add_argument('checkpoint', help='checkpoint file')
+def model_backend(argv: Optional[Sequence[str]]) -> str:
+    """The backend ``argv`` asks for: its ``--backend``, else
+    ``'onnxruntime'`` if an argument names a ``.onnx`` file, else
+    ``'pytorch'``. ``argv`` None means ``sys.argv[1:]``."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument('--backend', choices=BACKENDS)
+    known, rest = pre.parse_known_args(argv)
+    if known.backend is not None:
+        return known.backend
+    onnx = any(arg.lower().endswith('.onnx') for arg in rest
+               if not arg.startswith('-'))
+    return 'onnxruntime' if onnx else 'pytorch'
+
+
+def _default_device() -> str:
+    import torch
+    return 'cuda:0' if torch.cuda.is_available() else 'cpu'
+
+
+def add_model_arguments(parser: argparse.ArgumentParser,
+                        backend: str = 'pytorch') -> None:
+    """Add the model and its options to ``parser``: ``--backend``; for
+    ``'pytorch'``, ``config`` and ``checkpoint`` (positional),
+    ``--device`` and ``--cfg-options``; for ``'onnxruntime'``, ``model``
+    (positional) and ``--threads``; and for both ``--threshold-file`` or
+    ``--threshold`` (with ``--suspected-threshold``) and ``--batch-size``.
+    Pass :func:`model_backend` of the command line as ``backend``."""
+    if backend not in BACKENDS:
+        raise ValueError(f'backend must be one of {BACKENDS}, got '
+                         f'{backend!r}')
+    parser.add_argument(
+        '--backend',
+        choices=BACKENDS,
+        default=backend,
+        help="'pytorch' (CONFIG CHECKPOINT) or 'onnxruntime' (MODEL.onnx, "
+        'exported by tools/deployment/export_onnx.py; needs neither torch '
+        'nor MMCV); a .onnx argument chooses onnxruntime')
+    if backend == 'onnxruntime':
+        parser.add_argument(
+            'model',
+            help='ONNX model exported by tools/deployment/export_onnx.py')
+        parser.add_argument(
+            '--threads',
+            type=int,
+            help="ONNX Runtime's threads (default: one per core)")
+    else:
+        parser.add_argument('config', help='model config file')
+        parser.add_argument('checkpoint', help='checkpoint file')
     threshold = parser.add_mutually_exclusive_group(required=True)
     threshold.add_argument(
         '--threshold-file',
@@ -34,19 +85,21 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         help='with --threshold: the suspected threshold, in [0, '
         '--threshold]')
-    parser.add_argument(
-        '--device',
-        default='cuda:0' if torch.cuda.is_available() else 'cpu',
-        help="'cpu' or 'cuda:N'; defaults to the first GPU if there is one")
     parser.add_argument('--batch-size',
                         type=int,
                         default=1,
                         help='images per forward pass')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings of the config, key=value pairs')
+    if backend == 'pytorch':
+        parser.add_argument(
+            '--device',
+            default=_default_device(),
+            help="'cpu' or 'cuda:N'; defaults to the first GPU if there is "
+            'one')
+        parser.add_argument(
+            '--cfg-options',
+            nargs='+',
+            action=DictAction,
+            help='override settings of the config, key=value pairs')
 
 
 def check_model_arguments(parser: argparse.ArgumentParser,
@@ -54,12 +107,40 @@ def check_model_arguments(parser: argparse.ArgumentParser,
     """Check what :func:`add_model_arguments` added (a usage error,
     exit status 2, otherwise) and set ``args.points``, the
     :class:`OperatingPoints` they name."""
-    for name in ('config', 'checkpoint'):
+    names = ('model', ) if args.backend == 'onnxruntime' else ('config',
+                                                                'checkpoint')
+    for name in names:
         if not osp.isfile(getattr(args, name)):
             parser.error(f'{name} {getattr(args, name)} is not a file')
+    if args.backend == 'onnxruntime' and args.threads is not None and \
+            args.threads < 1:
+        parser.error('--threads must be at least 1')
     if args.batch_size < 1:
         parser.error('--batch-size must be at least 1')
     args.points = _operating_points(parser, args)
+
+
+def build_predictor(args: argparse.Namespace,
+                    allowed_modalities: Sequence[str] = ()) -> BasePredictor:
+    """The predictor of the checked arguments: the PyTorch model or the
+    exported one."""
+    if args.backend == 'onnxruntime':
+        return OnnxRadiographPredictor(args.model,
+                                       num_threads=args.threads,
+                                       allowed_modalities=allowed_modalities)
+    return RadiographPredictor(args.config,
+                               args.checkpoint,
+                               device=args.device,
+                               cfg_options=args.cfg_options,
+                               allowed_modalities=allowed_modalities)
+
+
+def model_files(args: argparse.Namespace) -> dict:
+    """The model's files as given, for the report: ``config`` and
+    ``checkpoint``, or ``onnx``."""
+    if args.backend == 'onnxruntime':
+        return dict(onnx=args.model)
+    return dict(config=args.config, checkpoint=args.checkpoint)
 
 
 def _operating_points(parser: argparse.ArgumentParser,

@@ -8,7 +8,8 @@ import os.path as osp
 import time
 from typing import Dict, List, Optional, Sequence, Union
 
-import mmcv
+import cv2
+import numpy as np
 from mmengine.fileio import dump
 from mmengine.logging import print_log
 from pydicom.uid import generate_uid
@@ -20,7 +21,7 @@ from .dicom_objects import AlgorithmInfo
 from .dicom_results import write_dicom_results
 from .inputs import InputFailure, find_radiographs
 from .overlay import draw_findings
-from .predictor import ImageFailure, ImagePrediction, RadiographPredictor
+from .predictor import BasePredictor, ImageFailure, ImagePrediction
 from .report import REPORT_FILE, build_report, failure_name, image_name
 from .secondary_capture import write_secondary_capture
 
@@ -28,7 +29,7 @@ OVERLAY_DIR = 'overlays'
 SECONDARY_CAPTURE_DIR = 'secondary_capture'
 
 
-def infer_radiographs(predictor: RadiographPredictor,
+def infer_radiographs(predictor: BasePredictor,
                       inputs: Sequence[str],
                       out_dir: str,
                       points: Union[OperatingPoints, float],
@@ -74,7 +75,9 @@ def infer_radiographs(predictor: RadiographPredictor,
     Logged: each failure as its pseudonymous name and reason, never a path.
 
     Args:
-        predictor (RadiographPredictor): The detector.
+        predictor (BasePredictor): The detector: a
+            :class:`~.predictor.RadiographPredictor` (PyTorch) or an
+            :class:`~.predictor.OnnxRadiographPredictor` (its export).
         inputs (Sequence[str]): Files and folders.
         out_dir (str): Output folder (created).
         points (OperatingPoints | float): The suspected and definite
@@ -142,9 +145,17 @@ def infer_radiographs(predictor: RadiographPredictor,
     return report
 
 
-def algorithm_of(predictor: RadiographPredictor) -> AlgorithmInfo:
+def algorithm_of(predictor: BasePredictor) -> AlgorithmInfo:
     """The identity of ``predictor``'s model; its checksum is computed once
-    per checkpoint file version (a node runs many studies)."""
+    per checkpoint file version (a node runs many studies). An exported
+    model is identified by the config and checkpoint it was exported from
+    (its metadata), as the PyTorch model they make: the same algorithm,
+    whichever backend runs it."""
+    if predictor.model_info is not None:
+        info = predictor.model_info
+        return AlgorithmInfo(config=info.config_name,
+                             checkpoint=info.checkpoint,
+                             checkpoint_sha256=info.checkpoint_sha256)
     stat = os.stat(predictor.checkpoint)
     return _algorithm(predictor.config_name, osp.abspath(predictor.checkpoint),
                       stat.st_size, stat.st_mtime_ns)
@@ -177,7 +188,7 @@ class _OutputWriter:
         name = image_name(image.index)
         if self.overlays:
             written['overlay'] = osp.join(OVERLAY_DIR, f'{name}.png')
-            mmcv.imwrite(overlay, osp.join(self.out_dir, written['overlay']))
+            write_png(overlay, osp.join(self.out_dir, written['overlay']))
         study_uid = image.radiograph_meta.get('study_instance_uid')
         if self.secondary_capture and study_uid:
             series = self.series.setdefault(study_uid, [generate_uid(), 0])
@@ -186,7 +197,7 @@ class _OutputWriter:
                                                     f'{name}.dcm')
             write_secondary_capture(
                 osp.join(self.out_dir, written['secondary_capture']),
-                mmcv.bgr2rgb(overlay),
+                cv2.cvtColor(overlay, cv2.COLOR_BGR2RGB),
                 image.path,
                 series_instance_uid=series[0],
                 instance_number=series[1],
@@ -194,3 +205,14 @@ class _OutputWriter:
                 f'{self.points.suspected.threshold:.4g}, definite >= '
                 f'{self.points.definite.threshold:.4g}')
         return written
+
+
+def write_png(image: np.ndarray, path: str) -> None:
+    """Write ``image`` (BGR) as the PNG file ``path``, its folder created;
+    ``OSError`` naming the file if it cannot be."""
+    os.makedirs(osp.dirname(path) or '.', exist_ok=True)
+    encoded, data = cv2.imencode('.png', image)
+    if not encoded:
+        raise OSError(f'cannot encode {path} as PNG')
+    with open(path, 'wb') as file:
+        file.write(data.tobytes())

@@ -4,7 +4,7 @@ import os.path as osp
 from dataclasses import dataclass
 from typing import List, Sequence, Tuple
 
-from mmdet_famo.datasets.transforms.loading import RadiographError, is_dicom
+from mmdet_famo.datasets.radiograph_reader import RadiographError, is_dicom
 
 #: Extensions taken from folders without looking inside the file.
 IMAGE_EXTENSIONS = ('.dcm', '.dicom', '.png', '.jpg', '.jpeg')

@@ -2,13 +2,13 @@
 import cv2
 import numpy as np
 
-from mmdet_famo.datasets.fracture_dataset import FractureDataset
+from mmdet_famo.datasets.metainfo import FRACTURE_METAINFO
 from mmdet_famo.evaluation.operating_points import OperatingPoints
 
 #: The fracture class colour of the dataset's palette, as BGR: definite
 #: findings.
 FINDING_BGR = tuple(
-    int(c) for c in FractureDataset.METAINFO['palette'][0][::-1])
+    int(c) for c in FRACTURE_METAINFO['palette'][0][::-1])
 #: Suspected findings: yellow (BGR), the colour of the presentation state's
 #: SUSPECTED layer.
 SUSPECTED_BGR = (0, 255, 255)

@@ -1,32 +1,36 @@
 """Run a fracture detector on radiograph files, in batches, file by file
-failures included."""
+failures included: the MMDetection model in PyTorch, or its ONNX export in
+ONNX Runtime (docs/deployment.md). Importing this module needs neither
+torch nor MMCV nor MMDetection; the PyTorch predictor imports them when
+built."""
 import copy
 import os.path as osp
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, List, Optional, Sequence, Tuple, Union
+from typing import (TYPE_CHECKING, Any, Iterator, List, Optional, Sequence,
+                    Tuple, Union)
 
 import numpy as np
 import pydicom
-import torch
-from mmcv.transforms import Compose
-from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
 from tqdm import tqdm
 
-from mmdet.apis import init_detector
-from mmdet.datasets.transforms import LoadAnnotations
-from mmdet.structures.bbox import get_box_tensor
-from mmdet.utils import get_test_pipeline_cfg
 from mmdet_famo.datasets.modalities import modality_refusal
-from mmdet_famo.datasets.transforms.loading import (LoadRadiograph,
-                                                    RadiographError, is_dicom)
-from mmdet_famo.evaluation.functional import (is_image_positive,
-                                              shown_score)
+from mmdet_famo.datasets.radiograph_reader import (RadiographError,
+                                                   RadiographReader, is_dicom)
+from mmdet_famo.evaluation.functional.fracture_levels import (
+    is_image_positive, shown_score)
 
-ANNOTATION_LOADERS = ('LoadAnnotations', 'mmdet.LoadAnnotations',
-                      LoadAnnotations)
-RADIOGRAPH_LOADERS = ('LoadRadiograph', 'mmdet.LoadRadiograph', LoadRadiograph)
+if TYPE_CHECKING:
+    from mmcv.transforms import Compose
+    from mmengine.config import Config
+
+    from mmdet_famo.deploy.model_info import ModelInfo
+
+#: The backends a predictor runs on: the MMDetection model in PyTorch, or
+#: its ONNX export in ONNX Runtime (no torch, MMCV or MMDetection).
+BACKENDS = ('pytorch', 'onnxruntime')
+ANNOTATION_LOADERS = ('LoadAnnotations', 'mmdet.LoadAnnotations')
+RADIOGRAPH_LOADERS = ('LoadRadiograph', 'mmdet.LoadRadiograph')
 
 
 @dataclass
@@ -82,7 +86,7 @@ class ImageFailure:
     reason: str
 
 
-def build_inference_pipeline(cfg: Config) -> Tuple[Compose, Compose]:
+def build_inference_pipeline(cfg: 'Config') -> Tuple['Compose', 'Compose']:
     """The config's test pipeline for files without annotations, split after
     its loading transform.
 
@@ -96,60 +100,47 @@ def build_inference_pipeline(cfg: Config) -> Tuple[Compose, Compose]:
     Returns:
         tuple[Compose, Compose]: The loader and the remaining transforms.
     """
+    from mmcv.transforms import Compose
+
+    from mmdet.datasets.transforms import LoadAnnotations
+    from mmdet.utils import get_test_pipeline_cfg
+    from mmdet_famo.datasets.transforms import LoadRadiograph
     pipeline_cfg = [
         transform for transform in copy.deepcopy(get_test_pipeline_cfg(cfg))
-        if transform['type'] not in ANNOTATION_LOADERS
+        if transform['type'] not in ANNOTATION_LOADERS + (LoadAnnotations, )
     ]
     loader_cfg = pipeline_cfg[0]
-    if loader_cfg['type'] in RADIOGRAPH_LOADERS:
+    if loader_cfg['type'] in RADIOGRAPH_LOADERS + (LoadRadiograph, ):
         loader_cfg['on_error'] = 'raise'
     return Compose([loader_cfg]), Compose(pipeline_cfg[1:])
 
 
-class RadiographPredictor:
-    """A detector and its test pipeline, run on radiograph files.
+class BasePredictor:
+    """Runs a detector on radiograph files, in batches, file by file
+    failures included.
 
-    Built as MMDetection's ``DetInferencer`` builds it (``init_detector``:
-    the config's model, the checkpoint's weights, eval mode on ``device``),
-    with the pipeline of :func:`build_inference_pipeline`. Files are loaded
-    one by one and forwarded in batches; a file that fails to load or
-    transform becomes an :class:`ImageFailure` and the batch goes on without
-    it. Boxes come back in original image coordinates (the model's
-    ``test_step`` rescales them by the pipeline's ``scale_factor``).
-    Every box counts as a fracture (the package's datasets have one class).
-    A DICOM file that is not a projection radiograph (see
-    :mod:`mmdet_famo.datasets.modalities`: CR and DX For Presentation) is
-    refused with the reason, unless its Modality is in
-    ``allowed_modalities``.
+    Files are loaded one by one and forwarded in batches; a file that fails
+    to load or transform becomes an :class:`ImageFailure` and the batch
+    goes on without it. A DICOM file that is not a projection radiograph
+    (see :mod:`mmdet_famo.datasets.modalities`: CR and DX For
+    Presentation) is refused with the reason, unless its Modality is in
+    ``allowed_modalities``. Every box counts as a fracture (the package's
+    datasets have one class). Subclasses load (:meth:`_load`) and detect
+    (:meth:`_forward`).
 
-    Args:
-        config (str | Path | Config): Model config, e.g.
-            ``configs/famo/famo_faster-rcnn_x101-32x4d_fpn_4xb1-35e_fracture.py``.
-        checkpoint (str): Checkpoint file.
-        device (str): 'cpu', 'cuda', 'cuda:1'... Defaults to 'cpu'.
-        cfg_options (dict, optional): Config overrides.
-        allowed_modalities (Sequence[str]): Further Modality values to run
-            (``--allow-modality``). Defaults to none.
+    Attributes:
+        config_name (str): The config's file name.
+        checkpoint (str): The weights' file, for the results' algorithm
+            identification.
+        model_info (ModelInfo, optional): An exported model's metadata
+            (its config and checkpoint identify the algorithm).
     """
+    config_name: str
+    checkpoint: str
+    model_info: Optional['ModelInfo'] = None
 
-    def __init__(self,
-                 config: Union[str, Path, Config],
-                 checkpoint: str,
-                 device: str = 'cpu',
-                 cfg_options: Optional[dict] = None,
-                 allowed_modalities: Sequence[str] = ()) -> None:
+    def __init__(self, allowed_modalities: Sequence[str] = ()) -> None:
         self.allowed_modalities = tuple(allowed_modalities)
-        #: The config's file name and the checkpoint, for the results'
-        #: algorithm identification.
-        self.config_name = osp.basename(
-            str((config.filename if isinstance(config, Config) else config)
-                or 'config'))
-        self.checkpoint = checkpoint
-        self.model = init_detector(config,
-                                   checkpoint,
-                                   device=device,
-                                   cfg_options=cfg_options)
-        self.loader, self.transforms = build_inference_pipeline(self.model.cfg)
 
     def __call__(
         self,
@@ -170,7 +161,7 @@ class RadiographPredictor:
         if batch_size < 1:
             raise ValueError(f'batch_size must be at least 1, got '
                              f'{batch_size}')
-        batch: List[Tuple[ImagePrediction, dict]] = []
+        batch: List[Tuple[ImagePrediction, Any]] = []
         for index, path in enumerate(tqdm(paths,
                                           desc='radiographs',
                                           unit='image',
@@ -187,12 +178,11 @@ class RadiographPredictor:
         if batch:
             yield from self._forward(batch)
 
-    def _prepare(self, index: int, path: str) -> Tuple[ImagePrediction, dict]:
+    def _prepare(self, index: int, path: str) -> Tuple[ImagePrediction, Any]:
         """Load and transform one file; the prediction without boxes yet."""
-        loaded = self.loader(dict(img_path=path, img_id=index))
+        image, facts, loaded = self._load(index, path)
         self._check_modality(path)  # after: a broken file says so first
-        image = loaded['img']
-        height, width = loaded['ori_shape']
+        height, width = image.shape[:2]
         prediction = ImagePrediction(
             index=index,
             path=path,
@@ -200,12 +190,24 @@ class RadiographPredictor:
             scores=np.zeros(0),
             height=height,
             width=width,
-            radiograph_meta=loaded.get('radiograph_meta') or {},
+            radiograph_meta=facts or {},
             image=image)
-        data = self.transforms(loaded)
-        if data is None:
-            raise ValueError('the test pipeline dropped the image')
-        return prediction, data
+        return prediction, self._inputs(loaded)
+
+    def _load(self, index: int, path: str) -> Tuple[np.ndarray, dict, Any]:
+        """The loaded image, its DICOM facts (None for another loader) and
+        what :meth:`_inputs` takes."""
+        raise NotImplementedError
+
+    def _inputs(self, loaded: Any) -> Any:
+        """The detector's input from what :meth:`_load` gave."""
+        return loaded
+
+    def _forward(
+            self, batch: List[Tuple[ImagePrediction,
+                                    Any]]) -> Iterator[ImagePrediction]:
+        """Run one batch and fill in its boxes."""
+        raise NotImplementedError
 
     def _check_modality(self, path: str) -> None:
         """Raise :class:`RadiographError` if ``path`` is a DICOM file that
@@ -221,10 +223,67 @@ class RadiographPredictor:
         if refusal:
             raise RadiographError(path, refusal)
 
+
+class RadiographPredictor(BasePredictor):
+    """A detector and its test pipeline, run on radiograph files in
+    PyTorch.
+
+    Built as MMDetection's ``DetInferencer`` builds it (``init_detector``:
+    the config's model, the checkpoint's weights, eval mode on ``device``),
+    with the pipeline of :func:`build_inference_pipeline`. Boxes come back
+    in original image coordinates (the model's ``test_step`` rescales them
+    by the pipeline's ``scale_factor``). See :class:`BasePredictor` for
+    the batches, failures and refused modalities.
+
+    Args:
+        config (str | Path | Config): Model config, e.g.
+            ``configs/famo/famo_faster-rcnn_x101-32x4d_fpn_4xb1-35e_fracture.py``.
+        checkpoint (str): Checkpoint file.
+        device (str): 'cpu', 'cuda', 'cuda:1'... Defaults to 'cpu'.
+        cfg_options (dict, optional): Config overrides.
+        allowed_modalities (Sequence[str]): Further Modality values to run
+            (``--allow-modality``). Defaults to none.
+    """
+
+    def __init__(self,
+                 config: Union[str, Path, 'Config'],
+                 checkpoint: str,
+                 device: str = 'cpu',
+                 cfg_options: Optional[dict] = None,
+                 allowed_modalities: Sequence[str] = ()) -> None:
+        from mmengine.config import Config
+
+        from mmdet.apis import init_detector
+        super().__init__(allowed_modalities)
+        #: The config's file name and the checkpoint, for the results'
+        #: algorithm identification.
+        self.config_name = osp.basename(
+            str((config.filename if isinstance(config, Config) else config)
+                or 'config'))
+        self.checkpoint = checkpoint
+        self.model = init_detector(config,
+                                   checkpoint,
+                                   device=device,
+                                   cfg_options=cfg_options)
+        self.loader, self.transforms = build_inference_pipeline(self.model.cfg)
+
+    def _load(self, index: int, path: str) -> Tuple[np.ndarray, dict, dict]:
+        loaded = self.loader(dict(img_path=path, img_id=index))
+        return loaded['img'], loaded.get('radiograph_meta'), loaded
+
+    def _inputs(self, loaded: dict) -> dict:
+        data = self.transforms(loaded)
+        if data is None:
+            raise ValueError('the test pipeline dropped the image')
+        return data
+
     def _forward(
         self, batch: List[Tuple[ImagePrediction,
                                 dict]]) -> Iterator[ImagePrediction]:
-        """Run one batch and fill in its boxes."""
+        import torch
+        from mmengine.dataset import pseudo_collate
+
+        from mmdet.structures.bbox import get_box_tensor
         with torch.no_grad():
             samples = self.model.test_step(
                 pseudo_collate([data for _, data in batch]))
@@ -233,6 +292,50 @@ class RadiographPredictor:
             prediction.bboxes = get_box_tensor(
                 instances.bboxes).cpu().numpy().reshape(-1, 4)
             prediction.scores = instances.scores.cpu().numpy().reshape(-1)
+            yield prediction
+
+
+class OnnxRadiographPredictor(BasePredictor):
+    """An exported detector (``tools/deployment/export_onnx.py``) run on
+    radiograph files in ONNX Runtime, without torch, MMCV or MMDetection.
+
+    Files are read as the exported config's ``LoadRadiograph`` reads them
+    (its arguments are in the model's metadata) and resized as its test
+    pipeline resizes; the graph does the rest. Images go through the graph
+    one at a time (``batch_size`` only groups the loading). See
+    :class:`BasePredictor` for the failures and refused modalities.
+
+    Args:
+        onnx_file (str): The exported model.
+        num_threads (int, optional): ONNX Runtime's threads; None lets it
+            choose (one per core).
+        allowed_modalities (Sequence[str]): Further Modality values to run
+            (``--allow-modality``). Defaults to none.
+    """
+
+    def __init__(self,
+                 onnx_file: str,
+                 num_threads: Optional[int] = None,
+                 allowed_modalities: Sequence[str] = ()) -> None:
+        from mmdet_famo.deploy.runtime import OnnxDetector
+        super().__init__(allowed_modalities)
+        self.detector = OnnxDetector(onnx_file, num_threads)
+        self.model_info = self.detector.info
+        self.config_name = self.model_info.config_name
+        self.checkpoint = onnx_file
+        self.reader = RadiographReader(
+            **self.model_info.preprocessing['loader'])
+
+    def _load(self, index: int,
+              path: str) -> Tuple[np.ndarray, dict, np.ndarray]:
+        image, facts = self.reader.read(path)
+        return image, facts, image
+
+    def _forward(
+        self, batch: List[Tuple[ImagePrediction,
+                                np.ndarray]]) -> Iterator[ImagePrediction]:
+        for prediction, image in batch:
+            prediction.bboxes, prediction.scores = self.detector(image)
             yield prediction
 
 

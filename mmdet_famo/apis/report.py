@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Sequence, Union
 
 import pydicom
 
-from mmdet_famo.datasets.transforms.loading import is_dicom
+from mmdet_famo.datasets.radiograph_reader import is_dicom
 from mmdet_famo.evaluation.operating_points import OperatingPoints
 from .cases import Case
 from .inputs import InputFailure

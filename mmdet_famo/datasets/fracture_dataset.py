@@ -7,6 +7,7 @@ from mmengine.fileio import exists
 from mmengine.logging import print_log
 
 from .coco_builder import UNKNOWN
+from .metainfo import FRACTURE_METAINFO
 
 
 @DATASETS.register_module()
@@ -40,7 +41,7 @@ class FractureDataset(CocoDataset):
         **kwargs: Passed to :class:`mmdet.datasets.CocoDataset`.
     """
 
-    METAINFO = {'classes': ('fracture', ), 'palette': [(220, 20, 60)]}
+    METAINFO = FRACTURE_METAINFO
     CASE_KEYS = ('case_id', 'patient_id', 'body_part', 'view')
 
     def __init__(self,

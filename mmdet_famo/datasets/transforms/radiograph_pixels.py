@@ -10,7 +10,6 @@ is mapped through its table once, straight to ``uint16``.
 from typing import Optional, Tuple
 
 import cv2
-import mmcv
 import numpy as np
 from pydicom import Dataset
 from pydicom.pixels import apply_modality_lut, apply_voi_lut
@@ -251,13 +250,14 @@ def encode_output(image: np.ndarray, output: str) -> np.ndarray:
     """
     if image.dtype == np.uint8:
         if output == 'rgb_uint8':
-            return mmcv.gray2bgr(image)
+            return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
         image = image.astype(np.uint16) * 257
     if output == 'uint16':
         return image
     if output == 'float32':
         return np.divide(image, UINT16_LEVELS - 1, dtype=np.float32)
     if output == 'rgb_uint8':
-        return mmcv.gray2bgr(
-            cv2.convertScaleAbs(image, alpha=255 / (UINT16_LEVELS - 1)))
+        return cv2.cvtColor(
+            cv2.convertScaleAbs(image, alpha=255 / (UINT16_LEVELS - 1)),
+            cv2.COLOR_GRAY2BGR)
     raise ValueError(f'output must be one of {OUTPUTS}, got {output!r}')

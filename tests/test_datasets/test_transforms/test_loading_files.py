@@ -15,7 +15,7 @@ from pydicom.uid import RLELossless
 from mmdet_famo.datasets.converters.source_files import read_image_size
 from mmdet_famo.datasets.image_files import read_display_size
 from mmdet_famo.datasets.transforms import LoadRadiograph, RadiographError
-from mmdet_famo.datasets.transforms import loading
+from mmdet_famo.datasets import radiograph_reader
 from tests.dicom_factory import write_dicom
 
 RAW = dict(clip_limit=None, output='uint16')
@@ -267,7 +267,7 @@ def test_skip_never_hides_a_bug_of_ours(tmp_path, monkeypatch, name, error):
     def bug(*args, **kwargs):
         raise error('a bug')
 
-    monkeypatch.setattr(loading, name, bug)
+    monkeypatch.setattr(radiograph_reader, name, bug)
     transform = LoadRadiograph(on_error='skip')
     with pytest.raises(error):
         transform(dict(img_path=str(jpeg if name == 'equalize' else dicom)))
