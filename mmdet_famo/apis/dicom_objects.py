@@ -79,8 +79,9 @@ class AlgorithmInfo:
 
     @property
     def device_uid(self) -> str:
-        """A UID of this model, the same on every run (from its checksum):
-        the SR's device observer."""
+        """A UID of this model, the same on every run and new with every
+        checkpoint (from the checkpoint's checksum): the SR's device
+        observer and the Device UID of :func:`contributing_equipment`."""
         return generate_uid(entropy_srcs=[self.name, self.checkpoint_sha256])
 
     def parameters(self) -> List[str]:

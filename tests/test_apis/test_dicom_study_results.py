@@ -81,9 +81,16 @@ def test_views_of_different_sizes_get_a_presentation_state_each(cr_run,
         {ds.StudyInstanceUID for ds in sources.values()}
 
 
-def test_each_study_gets_its_own_series(predictor, phantoms, tmp_path):
-    report = infer(predictor, phantoms.files, tmp_path)
-    cases = report['cases']
+@pytest.fixture(scope='module')
+def phantom_run(predictor, phantoms, tmp_path_factory):
+    out = tmp_path_factory.mktemp('phantom_results')
+    report = infer(predictor, phantoms.files, out)
+    return SimpleNamespace(out=out, report=report, case=report['cases'][0])
+
+
+def test_each_study_gets_its_own_series(phantom_run, phantoms):
+    tmp_path = phantom_run.out
+    cases = phantom_run.report['cases']
     assert len(cases) == len(set(phantoms.case_of.values())) == 4
     series_of = {}  # series UID -> study UIDs of its instances
     for case in cases:
@@ -264,14 +271,18 @@ def dciodvfy_errors(path) -> list:
 @pytest.mark.skipif(shutil.which('DicomSRValidator') is None,
                     reason='PixelMed DicomSRValidator is not installed '
                     '(Debian package pixelmed-apps)')
-def test_pixelmed_finds_no_error_in_the_sr(cr_run):
-    path, = cr_run.case['structured_report']
-    assert pixelmed_errors(cr_run.out / path) == []
+@pytest.mark.parametrize('run', ['cr_run', 'phantom_run'])
+def test_pixelmed_finds_no_error_in_the_sr(run, request):
+    run = request.getfixturevalue(run)
+    path, = run.case['structured_report']
+    assert pixelmed_errors(run.out / path) == []
 
 
 @pytest.mark.skipif(shutil.which('dciodvfy') is None,
                     reason='dciodvfy is not installed (Debian package '
                     'dicom3tools)')
-def test_dciodvfy_finds_no_error_in_the_cr_results(cr_run):
-    for path in cr_run.report['dicom_files']:
-        assert dciodvfy_errors(cr_run.out / path) == [], path
+@pytest.mark.parametrize('run', ['cr_run', 'phantom_run'])
+def test_dciodvfy_finds_no_error_in_the_results(run, request):
+    run = request.getfixturevalue(run)
+    for path in run.report['dicom_files']:
+        assert dciodvfy_errors(run.out / path) == [], path

@@ -16,8 +16,7 @@ import numpy as np
 import pydicom
 import pytest
 from pydicom.data import get_testdata_file
-from pydicom.uid import (CTImageStorage,
-                         DigitalXRayImageStorageForPresentation,
+from pydicom.uid import (DigitalXRayImageStorageForPresentation,
                          DigitalXRayImageStorageForProcessing,
                          SecondaryCaptureImageStorage, generate_uid)
 from pynetdicom import AE
