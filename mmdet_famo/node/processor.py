@@ -18,7 +18,8 @@ from typing import Callable, List, Optional
 import pydicom
 
 from mmdet_famo.apis import RadiographPredictor, infer_radiographs
-from mmdet_famo.apis.private_logging import identifying_values, scrub
+from mmdet_famo.apis.private_logging import (identifiers_kept_out_of_logs,
+                                             identifying_values, scrub)
 from .spool import Spool
 
 LOGGER = logging.getLogger('mmdet_famo.node')
@@ -82,18 +83,21 @@ class StudyProcessor:
         a presentation state that failed); an unexpected error fails the
         round: the study is marked 'failed' with the error's type and
         message, without identifiers, and is not run again until a new image
-        of it comes."""
+        of it comes. Warnings raised meanwhile (pydicom's about odd values
+        in the images, say) are logged without the study's identifiers."""
         round_, work = self.spool.begin_round(key)
         start = time.perf_counter()
+        headers = self._headers(key)
         try:
-            report = infer_radiographs(self.predictor,
-                                       [self.spool.images_dir(key)],
-                                       work,
-                                       overlays=False,
-                                       **self.infer_options)
+            with identifiers_kept_out_of_logs(headers, key):
+                report = infer_radiographs(self.predictor,
+                                           [self.spool.images_dir(key)],
+                                           work,
+                                           overlays=False,
+                                           **self.infer_options)
         except Exception as error:  # keep serving the other studies
             reason = (f'{type(error).__name__}: '
-                      f'{scrub(str(error), self._identifiers(key))}')
+                      f'{scrub(str(error), identifying_values(headers))}')
             self.spool.fail_round(key, round_, reason)
             LOGGER.error(
                 '%s: round %d failed (%s); marked failed, it runs again '
@@ -109,8 +113,9 @@ class StudyProcessor:
         if self.on_results is not None:
             self.on_results(key)
 
-    def _identifiers(self, key: str) -> List[str]:
-        """The identifying values of the study's images (those readable)."""
+    def _headers(self, key: str) -> List[pydicom.Dataset]:
+        """The headers of the study's images (those readable): what its
+        identifiers are."""
         headers = []
         folder = self.spool.images_dir(key)
         for name in sorted(os.listdir(folder)):
@@ -118,6 +123,6 @@ class StudyProcessor:
                 headers.append(
                     pydicom.dcmread(osp.join(folder, name),
                                     stop_before_pixels=True))
-            except Exception:  # unreadable: it names nobody in the error
+            except Exception:  # unreadable: inference says so
                 continue
-        return identifying_values(headers)
+        return headers

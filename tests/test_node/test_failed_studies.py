@@ -1,11 +1,15 @@
 """A study whose processing fails is marked failed with its reason, kept
 out of the logs' identifiers, and not run again at every start; a new image
-of it opens a new round."""
+of it opens a new round. Warnings raised while a study is processed reach
+the logs without its identifiers."""
+import io
 import logging
 import os.path as osp
+import warnings
 
 import pydicom
 import pytest
+from mmengine.logging import MMLogger
 
 from mmdet_famo.node import Spool, processor
 from mmdet_famo.node.processor import StudyProcessor
@@ -73,3 +77,33 @@ def test_a_failing_study_is_marked_failed_and_not_rerun(
     kinds = {osp.basename(osp.dirname(path))
              for _, path in restarted.outbox()}
     assert {'structured_report', 'presentation_state'} <= kinds
+
+
+def test_warnings_of_a_round_name_no_one(study, predictor, tmp_path,
+                                         monkeypatch, capfd, caplog):
+    caplog.set_level(logging.DEBUG)
+    log = io.StringIO()
+    handler = logging.StreamHandler(log)
+    MMLogger.get_current_instance().addHandler(handler)
+    files, header = study
+    run = processor.infer_radiographs
+
+    def odd_values(*args, **kwargs):  # as pydicom warns, quoting the value
+        warnings.warn(f'Invalid value for VR PN: {header.PatientName} of '
+                      f'{header.SOPInstanceUID}')
+        return run(*args, **kwargs)
+
+    monkeypatch.setattr(processor, 'infer_radiographs', odd_values)
+    spool = Spool(str(tmp_path / 'spool'))
+    key = spool_study(spool, files)
+    StudyProcessor(spool, predictor, INFER_OPTIONS,
+                   idle_seconds=0).process(key)
+    MMLogger.get_current_instance().removeHandler(handler)
+    captured = capfd.readouterr()
+    text = captured.out + captured.err + caplog.text + log.getvalue()
+    assert spool.state(key).state == DONE
+    assert f'{key}: UserWarning: Invalid value for VR PN: <identifier> of ' \
+        '<identifier>' in text
+    for secret in (str(header.PatientName), header.PatientID,
+                   header.SOPInstanceUID, header.StudyInstanceUID):
+        assert secret not in text, secret
