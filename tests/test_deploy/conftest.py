@@ -72,15 +72,30 @@ def train_tiny(config_file: str, data_root, folder) -> SimpleNamespace:
     return SimpleNamespace(config=str(config), checkpoint=str(checkpoint))
 
 
-@pytest.fixture(scope='session', params=['baseline', 'famo'])
-def trained(request, phantom_root, tmp_path_factory):
+def export_trained(config_file: str, phantom_root, folder) -> SimpleNamespace:
     """A tiny trained model, its ONNX export and ``ModelInfo``."""
     from mmdet_famo.deploy.export import export_onnx
-    folder = tmp_path_factory.mktemp(f'trained_{request.param}')
-    files = train_tiny(
-        FAMO_CONFIG if request.param == 'famo' else BASELINE_CONFIG,
-        phantom_root, folder)
+    files = train_tiny(config_file, phantom_root, folder)
     files.onnx = str(folder / 'model.onnx')
     files.info = export_onnx(files.config, files.checkpoint, files.onnx)
-    files.name = request.param
     return files
+
+
+@pytest.fixture(scope='session')
+def baseline_model(phantom_root, tmp_path_factory):
+    return export_trained(BASELINE_CONFIG, phantom_root,
+                          tmp_path_factory.mktemp('baseline_model'))
+
+
+@pytest.fixture(scope='session')
+def famo_model(phantom_root, tmp_path_factory):
+    return export_trained(FAMO_CONFIG, phantom_root,
+                          tmp_path_factory.mktemp('famo_model'))
+
+
+@pytest.fixture(scope='session', params=['baseline', 'famo'])
+def trained(request):
+    """Each tiny trained model in turn, with ``name``."""
+    model = request.getfixturevalue(f'{request.param}_model')
+    model.name = request.param
+    return model

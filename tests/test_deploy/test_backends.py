@@ -1,0 +1,152 @@
+"""tools/infer.py with the exported model (ONNX Runtime) against the same
+tool with the PyTorch model: the same report, structured reports,
+presentation states, Secondary Captures and overlays."""
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pydicom
+import pytest
+
+from mmdet_famo.apis.cli import model_backend
+
+#: Operating points low enough that the briefly trained model has both
+#: suspected and definite findings on the phantoms.
+SUSPECTED, DEFINITE = '0.06', '0.08'
+#: Values that change from run to run whatever the model: new UIDs, the
+#: time of writing, and the run's own duration.
+VARYING_VRS = ('UI', 'DA', 'TM', 'DT')
+
+
+def run_infer(args, out_dir: Path) -> dict:
+    """tools/infer.py's main on the phantoms with every output; the
+    report."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('infer_tool',
+                                                  'tools/infer.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    tool.main(args + [
+        '--out-dir',
+        str(out_dir), '--threshold', DEFINITE, '--suspected-threshold',
+        SUSPECTED, '--sr', '--presentation-state', '--secondary-capture'
+    ])
+    return json.loads((out_dir / 'report.json').read_text())
+
+
+def dicom_values(dataset, prefix=''):
+    """(path, value) of every element but the varying ones, nested
+    sequences flattened, floats as floats."""
+    for element in dataset:
+        path = f'{prefix}/{element.keyword or element.tag}'
+        if element.VR == 'SQ':
+            for number, item in enumerate(element.value):
+                yield from dicom_values(item, f'{path}[{number}]')
+        elif element.VR not in VARYING_VRS and element.tag != 0x7FE00010:
+            yield path, element.value
+
+
+def assert_same_dicom(torch_file: Path, onnx_file: Path) -> None:
+    """Same elements and values, coordinates to 0.01 px; same pixels."""
+    expected = dict(dicom_values(pydicom.dcmread(torch_file)))
+    actual = dict(dicom_values(pydicom.dcmread(onnx_file)))
+    assert actual.keys() == expected.keys(), torch_file.name
+    for path, value in expected.items():
+        if isinstance(value, (float, pydicom.valuerep.DSfloat)) or (
+                isinstance(value, (list, pydicom.multival.MultiValue))
+                and value and isinstance(value[0], float)):
+            np.testing.assert_allclose(np.asarray(actual[path], float),
+                                       np.asarray(value, float),
+                                       atol=0.01,
+                                       err_msg=path)
+        else:
+            assert actual[path] == value, (torch_file.name, path)
+
+
+def drop_varying(report: dict) -> dict:
+    """The report without the model's files and the run's duration."""
+    report = dict(report)
+    report.pop('model')
+    report['summary'] = {
+        key: value
+        for key, value in report['summary'].items()
+        if not key.startswith('seconds')
+    }
+    return report
+
+
+def test_backend_chosen_by_argument():
+    assert model_backend(['c.py', 'c.pth', 'in']) == 'pytorch'
+    assert model_backend(['model.onnx', 'in', '--out-dir', 'o']) == \
+        'onnxruntime'
+    assert model_backend(['--backend', 'onnxruntime', 'model.bin']) == \
+        'onnxruntime'
+
+
+def test_infer_tool_onnx_gives_pytorch_outputs(famo_model, phantom_root,
+                                               tmp_path):
+    """Findings, verdicts, cases and every DICOM result and overlay of the
+    ONNX backend are the PyTorch backend's."""
+    images = str(phantom_root / 'images')
+    torch_out, onnx_out = tmp_path / 'pytorch', tmp_path / 'onnx'
+    expected = run_infer(
+        [famo_model.config, famo_model.checkpoint, images], torch_out)
+    actual = run_infer([famo_model.onnx, '--threads', '1', images], onnx_out)
+    assert actual['model'] == dict(onnx=famo_model.onnx)
+    expected, actual = drop_varying(expected), drop_varying(actual)
+    levels = [
+        image['level'] for case in expected['cases']
+        for image in case['images']
+    ]
+    assert {'suspected', 'definite', None} <= set(levels)
+    assert _close(actual, expected)
+    files = sorted(p.relative_to(torch_out)
+                   for p in torch_out.rglob('*') if p.is_file())
+    assert files == sorted(p.relative_to(onnx_out)
+                           for p in onnx_out.rglob('*') if p.is_file())
+    kinds = {path.parts[0] for path in files}
+    assert {'structured_report', 'presentation_state', 'secondary_capture',
+            'overlays'} <= kinds
+    for path in files:
+        if path.suffix == '.dcm':
+            assert_same_dicom(torch_out / path, onnx_out / path)
+        elif path.suffix == '.png':
+            np.testing.assert_array_equal(
+                cv2.imread(str(onnx_out / path)),
+                cv2.imread(str(torch_out / path)))
+
+
+def _close(actual, expected, path='report') -> bool:
+    """Equal but for numbers, which agree to 1e-3 (scores) or 0.01 px."""
+    if isinstance(expected, dict):
+        assert actual.keys() == expected.keys(), path
+        return all(
+            _close(actual[key], expected[key], f'{path}.{key}')
+            for key in expected)
+    if isinstance(expected, list):
+        assert len(actual) == len(expected), path
+        return all(
+            _close(a, e, f'{path}[{i}]')
+            for i, (a, e) in enumerate(zip(actual, expected)))
+    if isinstance(expected, float):
+        assert abs(actual - expected) <= 1e-3, (path, actual, expected)
+        return True
+    assert actual == expected, (path, actual, expected)
+    return True
+
+
+@pytest.mark.parametrize('argv, message', [
+    (['missing.onnx', 'in', '--out-dir', 'o', '--threshold', '0.5'],
+     'model missing.onnx is not a file'),
+])
+def test_bad_onnx_arguments_are_usage_errors(argv, message, capsys):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('infer_tool',
+                                                  'tools/infer.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    with pytest.raises(SystemExit) as exit_info:
+        tool.parse_args(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
