@@ -106,8 +106,9 @@ def identifiers_kept_out_of_logs(sources: Sequence[Dataset],
     """Build DICOM objects from ``sources`` without their identifiers
     reaching a log or stream (see the module).
 
-    Warnings raised inside are caught and logged, scrubbed, as warnings
-    naming ``subject`` (``case-0001 structured report``); records of
+    Warnings raised inside are caught and logged, scrubbed, by their first
+    sentence, as warnings naming ``subject``
+    (``structured_report/case-0001.dcm``); records of
     highdicom's and pydicom's loggers are scrubbed in place. Warnings are
     process-wide state: use it where one thread builds at a time (the
     inference run, the node's single worker).
@@ -132,9 +133,9 @@ def identifiers_kept_out_of_logs(sources: Sequence[Dataset],
     finally:
         for logger in loggers:
             logger.removeFilter(scrubber)
-        messages = dict.fromkeys(
-            f'{subject}: {warning.category.__name__}: '
-            f'{scrub(str(warning.message), identifiers)}'
+        messages = dict.fromkeys(  # their first sentence says what
+            f'{subject}: {warning.category.__name__}: ' +
+            scrub(str(warning.message), identifiers).split('. ')[0]
             for warning in caught)
         for message in messages:
             print_log(message, logger='current', level=logging.WARNING)
