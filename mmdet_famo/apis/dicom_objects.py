@@ -31,8 +31,9 @@ SECONDARY_CAPTURE_SERIES_NUMBER = 9901
 STRUCTURED_REPORT_SERIES_NUMBER = 9902
 PRESENTATION_STATE_SERIES_NUMBER = 9903
 #: Purpose of Reference of the Contributing Equipment item that names the
-#: algorithm: IHE Radiology AI Results (AIR), Rad TF-3 6.5.3 ("Processing
-#: Algorithm"; the supplement's own code, DICOM's CID 7005 has none).
+#: algorithm, as IHE Radiology's AI Results (AIR) supplement codes it
+#: ("Processing Algorithm" in IHE's temporary scheme 99IHE: DICOM's CID
+#: 7005 has no such purpose).
 PROCESSING_ALGORITHM = Code('Newcode1', '99IHE', 'Processing Algorithm')
 #: Coding Scheme Identification (PS3.3 C.12.1.1.5) of that private scheme.
 IHE_CODING_SCHEME = dict(designator='99IHE',
