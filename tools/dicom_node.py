@@ -3,7 +3,7 @@ fractures study by study, send the results back.
 
     python tools/dicom_node.py CONFIG CHECKPOINT --spool /var/spool/famo \\
         --threshold-file work_dirs/val/operating_threshold.json \\
-        --port 11112 --ae-title FAMO \\
+        --port 11112 --ae-title FAMO --allow-caller CR1@10.0.0.7 \\
         --destination PACS@pacs.hospital.local:104
 
 or, with the model exported by ``tools/deployment/export_onnx.py``, in
@@ -34,7 +34,9 @@ from mmdet_famo.apis.cli import (  # noqa: E402
     model_backend)
 from mmdet_famo.apis.inference import algorithm_of  # noqa: E402
 from mmdet_famo.node import (  # noqa: E402
-    DicomDestination, DicomNode, FolderDestination, NodeSettings)
+    DicomDestination, DicomNode, FolderDestination, FreeSpaceFloor,
+    NodeSettings)
+from mmdet_famo.node.node import is_loopback  # noqa: E402
 
 
 def parse_destination(value: str) -> DicomDestination:
@@ -46,6 +48,14 @@ def parse_destination(value: str) -> DicomDestination:
     except ValueError:
         raise argparse.ArgumentTypeError(
             f'expected AE@HOST:PORT, e.g. PACS@10.0.0.5:104, got {value!r}')
+
+
+def parse_floor(value: str) -> FreeSpaceFloor:
+    """``5G`` or ``10%`` -> a :class:`FreeSpaceFloor`."""
+    try:
+        return FreeSpaceFloor.parse(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error))
 
 
 def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
@@ -68,10 +78,32 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
         help='take DICOM files from this folder instead of listening')
     parser.add_argument('--ae-title',
                         default='FAMO',
-                        help="the node's AE title (default FAMO)")
+                        help="the node's AE title, called when receiving "
+                        'and calling when sending (default FAMO)')
     parser.add_argument('--bind',
                         default='0.0.0.0',
-                        help='address to listen on (default all)')
+                        help='address to listen on (default all; any but a '
+                        'loopback address needs --allow-caller or '
+                        '--allow-any-caller)')
+    parser.add_argument(
+        '--allow-caller',
+        action='append',
+        metavar='AE[@HOST]',
+        help='a calling AE title allowed to send, optionally only from '
+        'HOST; repeat for each modality or PACS (others are rejected)')
+    parser.add_argument(
+        '--allow-any-caller',
+        action='store_true',
+        help='without --allow-caller, accept associations from any AE on '
+        'any host (needed to listen on a non-loopback address)')
+    parser.add_argument(
+        '--min-free-space',
+        type=parse_floor,
+        default=FreeSpaceFloor(size=5 * 2**30),
+        metavar='SIZE|PERCENT',
+        help='refuse images (status 0xA700) and start no study while the '
+        "spool's disk has less free space, e.g. 5G or 10%% (default 5G; 0: "
+        'none)')
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument('--destination',
                         type=parse_destination,
@@ -109,6 +141,14 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     check_model_arguments(parser, args)
     if args.idle_seconds < 0:
         parser.error('--idle-seconds must be >= 0')
+    if args.allow_caller and args.allow_any_caller:
+        parser.error('--allow-caller and --allow-any-caller exclude each '
+                     'other')
+    if not (args.watch or args.allow_caller or args.allow_any_caller
+            or is_loopback(args.bind)):
+        parser.error(f'listening on {args.bind} lets any machine that '
+                     'reaches it send images: give --allow-caller AE[@HOST] '
+                     '(or --allow-any-caller, or --bind 127.0.0.1)')
     return args
 
 
@@ -126,14 +166,21 @@ def main(argv: Optional[List[str]] = None) -> int:
                             port=args.port,
                             watch=args.watch,
                             idle_seconds=args.idle_seconds,
-                            max_delay=args.retry_max_seconds)
+                            max_delay=args.retry_max_seconds,
+                            allowed_callers=args.allow_caller,
+                            allow_any_caller=args.allow_any_caller,
+                            min_free_space=args.min_free_space)
     infer_options = dict(points=args.points,
                          batch_size=args.batch_size,
                          structured_report=True,
                          presentation_state=True,
                          secondary_capture=args.secondary_capture,
                          algorithm=algorithm_of(predictor))
-    node = DicomNode(settings, predictor, infer_options)
+    try:
+        node = DicomNode(settings, predictor, infer_options)
+    except ValueError as error:  # the listening address, an allowed caller
+        print(f'dicom_node.py: error: {error}', file=sys.stderr)
+        return 2
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())

@@ -5,7 +5,6 @@ import datetime
 import hashlib
 import os
 import os.path as osp
-import tempfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple
 
@@ -15,6 +14,7 @@ from pydicom import Dataset
 from pydicom.sr.coding import Code
 from pydicom.uid import generate_uid
 
+from mmdet_famo.atomic_files import write_atomically
 from mmdet_famo.version import __version__
 from .predictor import ImagePrediction
 from .report import image_name
@@ -150,21 +150,13 @@ def series_laterality(sources: Sequence[Dataset]) -> Optional[str]:
 
 
 def save_atomically(ds: Dataset, path: str) -> str:
-    """Save ``ds`` as a DICOM Part 10 file at ``path`` through a temporary
-    file in the same folder and ``os.replace``: a reader (a DICOM node
-    sending the folder) never sees half a file. Returns ``path``."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(suffix='.dcm.tmp', dir=folder)
-    os.close(handle)
-    try:
-        ds.save_as(temporary, enforce_file_format=True)
-        os.replace(temporary, path)
-    except BaseException:
-        if osp.exists(temporary):
-            os.remove(temporary)
-        raise
-    return path
+    """Save ``ds`` as a DICOM Part 10 file at ``path`` (its folder created)
+    with :func:`~mmdet_famo.atomic_files.write_atomically`: a reader (a
+    DICOM node sending the folder) never sees half a file, and the file is
+    on disk before it is queued. Returns ``path``."""
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    return write_atomically(
+        path, lambda partial: ds.save_as(partial, enforce_file_format=True))
 
 
 @dataclass(frozen=True)

@@ -1,26 +1,11 @@
 """Writing evaluation files whole or not at all."""
-import os
-import os.path as osp
-from typing import Callable, Optional
+from typing import Optional
 
 from mmengine.fileio import dump
 
+from mmdet_famo.atomic_files import write_atomically
 
-def write_atomically(path: str, write: Callable[[str], None]) -> None:
-    """Call ``write`` on a temporary file beside ``path``, then move it into
-    place, so that a failure leaves the previous file intact.
-
-    Args:
-        path (str): The file to write.
-        write (Callable[[str], None]): Writes the content to the path given.
-    """
-    partial = f'{path}.partial'
-    try:
-        write(partial)
-        os.replace(partial, path)
-    finally:
-        if osp.exists(partial):
-            os.remove(partial)
+__all__ = ['write_atomically', 'write_json']
 
 
 def write_json(path: str, obj, indent: Optional[int] = None) -> None:

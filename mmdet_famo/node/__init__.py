@@ -3,15 +3,19 @@ detect fractures study by study, send the results back (README, "A DICOM
 node on the hospital network")."""
 from .node import DicomNode, NodeSettings
 from .processor import StudyProcessor
-from .receiver import (ACCEPTED_SOP_CLASSES, StorageReceiver, check_instance)
+from .receiver import (ACCEPTED_SOP_CLASSES, StorageReceiver, check_instance,
+                       decodable_transfer_syntaxes, parse_allowed_callers)
 from .sender import (DestinationUnavailable, DicomDestination,
                      FolderDestination, ResultSender)
-from .spool import Spool, StudyState, write_atomically
+from .space import FreeSpaceFloor
+from .spool import DeadLetter, Spool, StudyState
 from .watcher import FolderWatcher
+from .worker import Worker
 
 __all__ = [
-    'ACCEPTED_SOP_CLASSES', 'DestinationUnavailable', 'DicomDestination',
-    'DicomNode', 'FolderDestination', 'FolderWatcher', 'NodeSettings',
-    'ResultSender', 'Spool', 'StorageReceiver', 'StudyProcessor', 'StudyState',
-    'check_instance', 'write_atomically'
+    'ACCEPTED_SOP_CLASSES', 'DeadLetter', 'DestinationUnavailable',
+    'DicomDestination', 'DicomNode', 'FolderDestination', 'FolderWatcher',
+    'FreeSpaceFloor', 'NodeSettings', 'ResultSender', 'Spool',
+    'StorageReceiver', 'StudyProcessor', 'StudyState', 'Worker',
+    'check_instance', 'decodable_transfer_syntaxes', 'parse_allowed_callers'
 ]

@@ -1,13 +1,15 @@
 """The DICOM node: receiver (or folder watcher), processor and sender over
 one spool."""
+import ipaddress
 import logging
-from dataclasses import dataclass
-from typing import Optional, Union
+from dataclasses import dataclass, field, replace
+from typing import List, Optional, Union
 
 from mmdet_famo.apis import RadiographPredictor
 from .processor import StudyProcessor
-from .receiver import StorageReceiver
+from .receiver import StorageReceiver, parse_allowed_callers
 from .sender import DicomDestination, FolderDestination, ResultSender
+from .space import FreeSpaceFloor
 from .spool import Spool
 from .watcher import FolderWatcher
 
@@ -32,8 +34,11 @@ class NodeSettings:
 
     Args:
         spool (str): Spool folder: received images, states, results.
-        ae_title (str): The node's AE title. Defaults to 'FAMO'.
-        host (str): Address to listen on. Defaults to '0.0.0.0'.
+        ae_title (str): The node's AE title, as called AE when receiving
+            and as calling AE when sending. Defaults to 'FAMO'.
+        host (str): Address to listen on. Defaults to '0.0.0.0'; any
+            address but a loopback one needs ``allowed_callers`` or
+            ``allow_any_caller``.
         port (int): Port to listen on (0: a free one). Defaults to 11112.
         watch (str, optional): Take files from this folder instead of
             listening.
@@ -46,6 +51,13 @@ class NodeSettings:
         initial_delay (float): First retry delay of the sender, seconds.
         max_delay (float): Longest retry delay, seconds.
         poll_seconds (float): How often idle studies are looked for.
+        allowed_callers (list[str], optional): The calling AE titles that
+            may send, each as ``AE`` or ``AE@HOST``; None: any.
+        allow_any_caller (bool): Listen on a non-loopback address without
+            ``allowed_callers`` (anyone on the network may then send).
+        min_free_space (FreeSpaceFloor): Refuse images and start no round
+            while the spool's disk has less free space. Defaults to 5 GiB,
+            the reserve of MONAI Deploy's Informatics Gateway.
     """
     spool: str
     destination: Union[DicomDestination, FolderDestination, None] = None
@@ -58,6 +70,10 @@ class NodeSettings:
     initial_delay: float = 1.
     max_delay: float = 60.
     poll_seconds: float = 0.2
+    allowed_callers: Optional[List[str]] = None
+    allow_any_caller: bool = False
+    min_free_space: FreeSpaceFloor = field(
+        default_factory=lambda: FreeSpaceFloor(size=5 * 2**30))
 
 
 class DicomNode:
@@ -78,10 +94,26 @@ class DicomNode:
                           (DicomDestination, FolderDestination)):
             raise ValueError('the node needs a destination: a '
                              'DicomDestination or a FolderDestination')
+        self.allowed_callers = (None if settings.allowed_callers is None
+                                else parse_allowed_callers(
+                                    settings.allowed_callers))
+        if (not settings.watch and self.allowed_callers is None
+                and not settings.allow_any_caller
+                and not is_loopback(settings.host)):
+            raise ValueError(
+                f'listening on {settings.host} lets any machine that reaches '
+                'it send images: give the allowed callers (AE or AE@HOST), '
+                'or allow any caller explicitly')
+        destination = settings.destination
+        if isinstance(destination, DicomDestination):
+            destination = replace(destination,
+                                  calling_ae_title=settings.ae_title)
         self.settings = settings
-        self.spool = Spool(settings.spool)
+        self.spool = Spool(settings.spool,
+                           retry_delay=settings.initial_delay,
+                           max_retry_delay=settings.max_delay)
         self.sender = ResultSender(self.spool,
-                                   settings.destination,
+                                   destination,
                                    initial_delay=settings.initial_delay,
                                    max_delay=settings.max_delay)
         self.processor = StudyProcessor(self.spool,
@@ -89,7 +121,8 @@ class DicomNode:
                                         infer_options,
                                         settings.idle_seconds,
                                         on_results=self.sender.wake,
-                                        poll_seconds=settings.poll_seconds)
+                                        poll_seconds=settings.poll_seconds,
+                                        floor=settings.min_free_space)
         # the predictor's modality rule: nothing is acknowledged that
         # inference would refuse
         self.allowed_modalities = predictor.allowed_modalities
@@ -106,6 +139,11 @@ class DicomNode:
         queued = len(self.spool.outbox())
         if queued:
             LOGGER.info('%d results queued from a previous run', queued)
+        if self.sender.dead_letters:
+            LOGGER.warning(
+                '%d dead letters (results the destination refused); '
+                're-queue them with tools/dicom_node_dead_letters.py',
+                self.sender.dead_letters)
         self.processor.start()
         self.sender.start()
         if self.settings.watch:
@@ -113,12 +151,17 @@ class DicomNode:
                 self.spool,
                 self.settings.watch,
                 self.settings.settle_seconds,
-                allowed_modalities=self.allowed_modalities)
+                allowed_modalities=self.allowed_modalities,
+                floor=self.settings.min_free_space)
             self.watcher.start()
             LOGGER.info('watching a folder for radiographs')
         else:
-            self.receiver = StorageReceiver(self.spool, self.settings.ae_title,
-                                            self.allowed_modalities)
+            self.receiver = StorageReceiver(
+                self.spool,
+                self.settings.ae_title,
+                self.allowed_modalities,
+                allowed_callers=self.allowed_callers,
+                floor=self.settings.min_free_space)
             self.port = self.receiver.start(self.settings.host,
                                             self.settings.port)
             LOGGER.info('listening as %s on port %d', self.settings.ae_title,
@@ -141,3 +184,13 @@ class DicomNode:
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or 'localhost') is a loopback one."""
+    if host == 'localhost':
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: not known to be loopback
+        return False

@@ -7,11 +7,16 @@ new image of it has arrived for ``idle_seconds``, with the model loaded once
 receiving threads keep accepting images meanwhile. A round is the package's
 ordinary inference (:func:`~mmdet_famo.apis.infer_radiographs`) over the
 study's spooled images, so the node's verdicts are ``tools/infer.py``'s.
+
+A round does not start while the spool's disk is below its free-space floor
+(its results could not be written whole), and a round that hits an
+``OSError`` is run again after a back-off (:meth:`.Spool.retry_round`)
+instead of being failed or left 'processing'.
 """
+import errno
 import logging
 import os
 import os.path as osp
-import threading
 import time
 from typing import Callable, List, Optional
 
@@ -21,11 +26,13 @@ from mmdet_famo.apis import RadiographPredictor, infer_radiographs
 from mmdet_famo.apis.private_logging import (identifiers_kept_out_of_logs,
                                              identifying_values, scrub)
 from .spool import Spool
+from .space import FreeSpaceFloor
+from .worker import Worker, describe_error
 
 LOGGER = logging.getLogger('mmdet_famo.node')
 
 
-class StudyProcessor:
+class StudyProcessor(Worker):
     """The worker that runs the detector on studies gone idle.
 
     Args:
@@ -40,6 +47,8 @@ class StudyProcessor:
         on_results (callable, optional): Called with the study key once its
             results are queued (the sender's wake-up).
         poll_seconds (float): How often idle studies are looked for.
+        floor (FreeSpaceFloor, optional): Start no round while the spool's
+            disk has less free space than this.
     """
 
     def __init__(self,
@@ -48,33 +57,28 @@ class StudyProcessor:
                  infer_options: dict,
                  idle_seconds: float,
                  on_results: Optional[Callable[[str], None]] = None,
-                 poll_seconds: float = 0.2) -> None:
+                 poll_seconds: float = 0.2,
+                 floor: Optional[FreeSpaceFloor] = None) -> None:
+        super().__init__('famo-processor', initial_delay=poll_seconds)
         self.spool = spool
         self.predictor = predictor
         self.infer_options = infer_options
         self.idle_seconds = idle_seconds
         self.on_results = on_results
         self.poll_seconds = poll_seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run,
-                                        name='famo-processor',
-                                        daemon=True)
+        self.floor = floor
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop after the study in progress, if any."""
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            key = self.spool.next_due(self.idle_seconds)
-            if key is None:
-                self._stop.wait(self.poll_seconds)
-                continue
-            self.process(key)
+    def step(self) -> float:
+        """Run the study due next, if any and if there is room on disk."""
+        key = self.spool.next_due(self.idle_seconds)
+        if key is None:
+            return self.poll_seconds
+        if self.floor is not None and self.floor.below(self.spool.root):
+            LOGGER.warning('%s: waiting for free space (%s) to process it',
+                           key, self.floor)
+            return max(self.poll_seconds, 1.)
+        self.process(key)
+        return 0.
 
     def process(self, key: str) -> None:
         """Run one round of ``key`` and queue its results. Files that
@@ -83,18 +87,31 @@ class StudyProcessor:
         a presentation state that failed); an unexpected error fails the
         round: the study is marked 'failed' with the error's type and
         message, without identifiers, and is not run again until a new image
-        of it comes. Warnings raised meanwhile (pydicom's about odd values
+        of it comes; an ``OSError`` (a full disk) sets it back to run again
+        after a back-off. Warnings raised meanwhile (pydicom's about odd values
         in the images, say) are logged without the study's identifiers."""
-        round_, work = self.spool.begin_round(key)
-        start = time.perf_counter()
-        headers = self._headers(key)
+        begun = self.spool.begin_round(key)
+        if begun is None:  # an image of it is being written
+            return
+        round_, work = begun
+        start, headers = time.perf_counter(), []
         try:
+            headers = self._headers(key)
             with identifiers_kept_out_of_logs(headers, key):
                 report = infer_radiographs(self.predictor,
                                            [self.spool.images_dir(key)],
                                            work,
                                            overlays=False,
                                            **self.infer_options)
+            unwritten = _unwritten_for_lack_of_disk(report)
+            if unwritten:
+                raise OSError(errno.EIO, f'{unwritten} results not written')
+            self.spool.commit_round(key, round_)
+        except OSError as error:  # a full disk, say: not the study's fault
+            delay = self.spool.retry_round(key, round_)
+            LOGGER.error('%s: round %d interrupted (%s); it runs again in '
+                         '%.1f s', key, round_, describe_error(error), delay)
+            return
         except Exception as error:  # keep serving the other studies
             reason = (f'{type(error).__name__}: '
                       f'{scrub(str(error), identifying_values(headers))}')
@@ -103,7 +120,6 @@ class StudyProcessor:
                 '%s: round %d failed (%s); marked failed, it runs again '
                 'when a new image of the study comes', key, round_, reason)
             return
-        self.spool.commit_round(key, round_)
         summary = report['summary']
         LOGGER.info(
             '%s: round %d processed in %.1f s: %d images, %d positive, '
@@ -126,3 +142,13 @@ class StudyProcessor:
             except Exception:  # unreadable: inference says so
                 continue
         return headers
+
+
+def _unwritten_for_lack_of_disk(report: dict) -> int:
+    """How many DICOM results of a round were not written for a system
+    error (``[Errno N]``: a full disk, say), which
+    :func:`~mmdet_famo.apis.write_dicom_results` records in each case's
+    ``dicom_errors`` and goes on: such a round is run again rather than
+    committed without them."""
+    return sum('[Errno ' in reason for case in report['cases']
+               for reason in case.get('dicom_errors', []))

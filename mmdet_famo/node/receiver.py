@@ -2,10 +2,17 @@
 
 Association negotiation accepts the projection-radiograph storage SOP
 classes (:data:`ACCEPTED_SOP_CLASSES`: CR, DX For Presentation, DX For
-Processing) in the transfer syntaxes the loader decodes, and rejects any
+Processing) in the transfer syntaxes that have a pixel decoder installed
+when the node starts (:func:`decodable_transfer_syntaxes`), and rejects any
 other abstract syntax (result 0x03, "abstract syntax not supported", PS3.8
-9.3.3.2): a CT image cannot even be offered. A C-STORE is answered (PS3.4
-B.2.3):
+9.3.3.2): a CT image cannot even be offered, nor a JPEG 2000 image where no
+JPEG 2000 decoder is installed.
+
+With an allow-list of callers (``AE`` or ``AE@HOST``), an association from
+any other calling AE title is rejected (A-ASSOCIATE-RJ, "calling AE title not
+recognised", PS3.8 7.1.1.9), and a C-ECHO or C-STORE from an allowed title
+on another host is refused (0x0124, "Refused: Not Authorized", PS3.7
+C.5.3). A C-STORE is answered (PS3.4 B.2.3):
 
 - 0x0000 once the instance is in the spool, on disk (atomic write + fsync):
   an acknowledged image is never lost;
@@ -16,13 +23,15 @@ B.2.3):
   context's, or when it lacks the StudyInstanceUID, SOPInstanceUID or Pixel
   Data;
 - 0xC000 (cannot understand) when the data set cannot be decoded;
-- 0xA700 (out of resources) when the spool cannot be written.
+- 0xA700 (out of resources) when the spool's disk is below its free-space
+  floor (checked before anything is written) or cannot be written.
 
 A failure carries an Error Comment saying why, without identifiers. Each
 association runs in its own thread (pynetdicom's threaded server).
 """
 import logging
-from typing import Optional, Sequence, Tuple
+import socket
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from pydicom.dataset import Dataset
 from pydicom.uid import (ComputedRadiographyImageStorage,
@@ -30,10 +39,12 @@ from pydicom.uid import (ComputedRadiographyImageStorage,
                          DigitalXRayImageStorageForProcessing,
                          JPEG2000TransferSyntaxes, JPEGLSTransferSyntaxes,
                          JPEGTransferSyntaxes, RLETransferSyntaxes)
+from pydicom.pixels import get_decoder
 from pynetdicom import AE, DEFAULT_TRANSFER_SYNTAXES, evt
 from pynetdicom.sop_class import Verification
 
 from mmdet_famo.datasets.modalities import modality_refusal
+from .space import FreeSpaceFloor
 from .spool import Spool
 
 LOGGER = logging.getLogger('mmdet_famo.node')
@@ -42,12 +53,14 @@ LOGGER = logging.getLogger('mmdet_famo.node')
 ACCEPTED_SOP_CLASSES = (ComputedRadiographyImageStorage,
                         DigitalXRayImageStorageForPresentation,
                         DigitalXRayImageStorageForProcessing)
-#: Uncompressed, and the compressed syntaxes ``LoadRadiograph`` decodes
-#: (pylibjpeg's JPEG, JPEG-LS and JPEG 2000 plugins, pydicom's RLE).
-ACCEPTED_TRANSFER_SYNTAXES = (list(DEFAULT_TRANSFER_SYNTAXES) +
-                              JPEGTransferSyntaxes + JPEGLSTransferSyntaxes +
-                              JPEG2000TransferSyntaxes + RLETransferSyntaxes)
+#: Uncompressed, and the compressed syntaxes ``LoadRadiograph`` may decode
+#: (pylibjpeg's JPEG, JPEG-LS and JPEG 2000 plugins, pydicom's RLE), if
+#: their decoder is installed.
+COMPRESSED_TRANSFER_SYNTAXES = (JPEGTransferSyntaxes + JPEGLSTransferSyntaxes +
+                                JPEG2000TransferSyntaxes +
+                                RLETransferSyntaxes)
 SUCCESS = 0x0000
+NOT_AUTHORIZED = 0x0124
 OUT_OF_RESOURCES = 0xA700
 NOT_MATCHING_SOP_CLASS = 0xA900
 CANNOT_UNDERSTAND = 0xC000
@@ -89,6 +102,56 @@ def check_instance(
     return None
 
 
+def decodable_transfer_syntaxes() -> List[str]:
+    """The transfer syntaxes the node accepts: the uncompressed ones
+    (pynetdicom's defaults: implicit and explicit VR little endian, deflated,
+    explicit big endian) and each compressed one whose pydicom pixel decoder
+    has a plugin installed now, so that no image is acknowledged that
+    inference cannot decode."""
+    accepted = list(DEFAULT_TRANSFER_SYNTAXES)
+    for uid in COMPRESSED_TRANSFER_SYNTAXES:
+        try:
+            available = get_decoder(uid).is_available
+        except NotImplementedError:  # pydicom has no decoder at all
+            available = False
+        if available:
+            accepted.append(uid)
+    return accepted
+
+
+def parse_allowed_callers(
+        entries: Sequence[str]) -> Dict[str, Optional[Set[str]]]:
+    """``['MODALITY1', 'CR2@10.0.0.7']`` -> calling AE title -> the
+    addresses it may call from (None: any). A host name is resolved now.
+
+    Raises:
+        ValueError: An empty AE title, one longer than 16 characters, or a
+            host that does not resolve, naming the entry.
+    """
+    callers: Dict[str, Optional[Set[str]]] = {}
+    for entry in entries:
+        ae_title, _, host = entry.partition('@')
+        ae_title = ae_title.strip()
+        if not ae_title or len(ae_title) > 16:
+            raise ValueError(f'allowed caller {entry!r}: expected AE or '
+                             'AE@HOST, with an AE title of 1 to 16 '
+                             'characters')
+        if not host:
+            callers[ae_title] = None
+            continue
+        try:
+            addresses = {
+                info[4][0]
+                for info in socket.getaddrinfo(host, None)
+            }
+        except socket.gaierror as error:
+            raise ValueError(f'allowed caller {entry!r}: host {host!r} does '
+                             f'not resolve ({error.strerror})') from None
+        if callers.get(ae_title, set()) is not None:
+            callers[ae_title] = callers.get(ae_title, set()) | addresses
+    return callers
+
+
 def failure_status(status: int, comment: str) -> Dataset:
     """A C-STORE failure response: Status and Error Comment (LO: its first
     64 characters)."""
@@ -106,20 +169,31 @@ class StorageReceiver:
         spool (Spool): Where instances go.
         ae_title (str): The node's AE title.
         allowed_modalities (Sequence[str]): Further Modality values to take.
+        allowed_callers (dict, optional): Calling AE title -> the addresses
+            it may call from, None for any
+            (:func:`parse_allowed_callers`); None: anyone may call.
+        floor (FreeSpaceFloor, optional): Refuse C-STOREs while the spool's
+            disk has less free space than this.
     """
 
     def __init__(
-        self,
-        spool: Spool,
-        ae_title: str,
-        allowed_modalities: Sequence[str] = ()) -> None:
+            self,
+            spool: Spool,
+            ae_title: str,
+            allowed_modalities: Sequence[str] = (),
+            allowed_callers: Optional[Dict[str, Optional[Set[str]]]] = None,
+            floor: Optional[FreeSpaceFloor] = None) -> None:
         self.spool = spool
         self.allowed_modalities = tuple(allowed_modalities)
+        self.allowed_callers = allowed_callers
+        self.floor = floor
+        self.transfer_syntaxes = decodable_transfer_syntaxes()
         self.ae = AE(ae_title=ae_title)
         self.ae.add_supported_context(Verification)
         for sop_class in ACCEPTED_SOP_CLASSES:
-            self.ae.add_supported_context(sop_class,
-                                          ACCEPTED_TRANSFER_SYNTAXES)
+            self.ae.add_supported_context(sop_class, self.transfer_syntaxes)
+        if allowed_callers is not None:
+            self.ae.require_calling_aet = sorted(allowed_callers)
         self.ae.maximum_associations = 16
         self.server = None
 
@@ -129,7 +203,7 @@ class StorageReceiver:
         self.server = self.ae.start_server(
             (host, port),
             block=False,
-            evt_handlers=[(evt.EVT_C_ECHO, lambda event: SUCCESS),
+            evt_handlers=[(evt.EVT_C_ECHO, self.handle_echo),
                           (evt.EVT_C_STORE, self.handle_store)])
         return self.server.server_address[1]
 
@@ -138,8 +212,31 @@ class StorageReceiver:
             self.server.shutdown()
             self.server = None
 
+    def _authorized(self, event: evt.Event) -> bool:
+        """Whether the association's caller is on the allow-list, from an
+        allowed host (its AE title was checked at negotiation)."""
+        if self.allowed_callers is None:
+            return True
+        requestor = event.assoc.requestor
+        hosts = self.allowed_callers.get(requestor.ae_title.strip(), set())
+        if hosts is None or requestor.address in hosts:
+            return True
+        LOGGER.warning('refused: an allowed AE title called from a host not '
+                       'allowed for it')
+        return False
+
+    def handle_echo(self, event: evt.Event) -> int:
+        return SUCCESS if self._authorized(event) else NOT_AUTHORIZED
+
     def handle_store(self, event: evt.Event):
         """Spool one C-STORE's instance, then answer (see the module)."""
+        if not self._authorized(event):
+            return failure_status(NOT_AUTHORIZED, 'calling host not allowed')
+        if self.floor is not None and self.floor.below(self.spool.root):
+            LOGGER.error('C-STORE refused (0xA700): less free space than %s',
+                         self.floor)
+            return failure_status(OUT_OF_RESOURCES,
+                                  'spool below its free-space floor')
         try:
             ds = event.dataset
         except Exception as error:
@@ -159,5 +256,5 @@ class StorageReceiver:
             LOGGER.error('cannot write the spool: %s', error.strerror)
             return failure_status(OUT_OF_RESOURCES, 'cannot write the spool')
         LOGGER.info('%s: image received (%s)%s', key, ds.get('Modality'),
-                    '' if new else ', a resent copy')
+                    '' if new else ', an identical resent copy')
         return SUCCESS

@@ -1,22 +1,33 @@
-"""Send results: C-STORE to the destination, retried with back-off.
+"""Send results: C-STORE to the destination, retried with back-off; what
+the destination refuses or cannot take goes to the dead letters.
 
 Results wait in the spool's outbox (on disk) until the destination confirms
 them; a result leaves the outbox only then. While the destination cannot be
 reached (no association, association rejected or aborted, no response) the
 sender waits ``initial_delay``, then twice as long each time, up to
 ``max_delay``, and tries again: nothing is dropped however long it is down.
-A result the destination answers with a failure status is retried the same
-way and set aside (``refused/``) after ``max_refusals`` answers, so that one
-bad object cannot block the queue. A result whose confirmation was lost (the
-node stopped between the C-STORE and its bookkeeping) is sent again after a
-restart with the same SOP Instance UID, which a PACS files as the same
-instance.
+
+The queue never blocks on one object. A result the destination cannot take
+(no presentation context for its SOP class: a PACS without presentation
+states, say) or that cannot be read is moved to the study's dead letters at
+once; one answered with a failure status is retried with the others and
+moved there after ``max_refusals`` answers (a failure may be transient:
+0xA700, the destination's disk full). Each dead letter keeps its reason,
+is logged and counted by study key, and is re-queued by
+``tools/dicom_node_dead_letters.py --requeue``.
+
+The association is requested with the node's AE title as calling AE
+(:attr:`DicomDestination.calling_ae_title`, set by the node from its
+``ae_title``) and the destination's as called AE, so that a PACS that
+allow-lists its callers knows the node. A result whose confirmation was lost
+(the node stopped between the C-STORE and its bookkeeping) is sent again
+after a restart with the same SOP Instance UID, which a PACS files as the
+same instance.
 """
 import logging
 import os
 import os.path as osp
 import shutil
-import threading
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -25,7 +36,9 @@ from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE
 from pynetdicom.status import code_to_category
 
-from .spool import Spool, sync_folder
+from mmdet_famo.atomic_files import write_atomically
+from .spool import Spool
+from .worker import Worker, describe_error
 
 LOGGER = logging.getLogger('mmdet_famo.node')
 
@@ -34,8 +47,11 @@ class DestinationUnavailable(RuntimeError):
     """The destination cannot be reached now; try again later."""
 
 
-#: A result was sent (True) or answered with a failure status (False).
-Outcome = Callable[[str, str, bool], None]
+#: What became of a result: sent, refused (a failure status: retried, then
+#: a dead letter) or undeliverable (a dead letter at once).
+SENT, REFUSED, UNDELIVERABLE = 'sent', 'refused', 'undeliverable'
+#: Called with the study key, the file, one of the above and why.
+Outcome = Callable[[str, str, str, str], None]
 
 
 @dataclass(frozen=True)
@@ -46,7 +62,8 @@ class DicomDestination:
         ae_title (str): The destination's AE title.
         host (str): Its address.
         port (int): Its port.
-        calling_ae_title (str): The node's own AE title.
+        calling_ae_title (str): The node's own AE title (the node sets it
+            to its ``ae_title``).
         timeout (float): Seconds for the association and each response.
     """
     ae_title: str
@@ -57,15 +74,27 @@ class DicomDestination:
 
     def send(self, results: Sequence[Tuple[str, str]],
              outcome: Outcome) -> None:
-        """C-STORE ``results`` ((key, file) pairs) on one association.
+        """C-STORE ``results`` ((key, file) pairs) on one association, one
+        file in memory at a time.
 
         Raises:
             DestinationUnavailable: No association, or it broke.
         """
-        datasets = [(key, path, dcmread(path)) for key, path in results]
+        sop_classes, readable = {}, []
+        for key, path in results:
+            try:
+                sop_classes[path] = dcmread(
+                    path, stop_before_pixels=True,
+                    specific_tags=['SOPClassUID']).SOPClassUID
+                readable.append((key, path))
+            except Exception as error:
+                outcome(key, path, UNDELIVERABLE,
+                        f'unreadable ({describe_error(error)})')
+        if not readable:
+            return
         ae = AE(ae_title=self.calling_ae_title)
         ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = self.timeout
-        for sop_class in sorted({ds.SOPClassUID for _, _, ds in datasets}):
+        for sop_class in sorted(set(sop_classes.values())):
             ae.add_requested_context(
                 sop_class, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
         assoc = ae.associate(self.host, self.port, ae_title=self.ae_title)
@@ -73,12 +102,26 @@ class DicomDestination:
             raise DestinationUnavailable('association rejected' if assoc.
                                          is_rejected else 'no association')
         try:
-            for key, path, ds in datasets:
-                status = assoc.send_c_store(ds)
+            for key, path in readable:
+                try:
+                    ds = dcmread(path)
+                except Exception as error:
+                    outcome(key, path, UNDELIVERABLE,
+                            f'unreadable ({describe_error(error)})')
+                    continue
+                try:
+                    status = assoc.send_c_store(ds)
+                except ValueError:  # pynetdicom: no accepted context
+                    outcome(key, path, UNDELIVERABLE,
+                            'no presentation context for its SOP class '
+                            f'{sop_classes[path]}')
+                    continue
                 if 'Status' not in status:
                     raise DestinationUnavailable('no response to a C-STORE')
                 category = code_to_category(status.Status)
-                outcome(key, path, category in ('Success', 'Warning'))
+                outcome(key, path,
+                        SENT if category in ('Success', 'Warning') else
+                        REFUSED, f'status 0x{status.Status:04X}')
         finally:
             if assoc.is_established:
                 assoc.release()
@@ -99,11 +142,9 @@ class FolderDestination:
         for key, path in results:
             target = osp.join(self.folder, key)
             os.makedirs(target, exist_ok=True)
-            partial = osp.join(target, '.partial-' + osp.basename(path))
-            shutil.copyfile(path, partial)
-            os.replace(partial, osp.join(target, _flat_name(path)))
-            sync_folder(target)
-            outcome(key, path, True)
+            write_atomically(osp.join(target, _flat_name(path)),
+                             lambda partial: shutil.copyfile(path, partial))
+            outcome(key, path, SENT, 'copied')
 
 
 def _flat_name(path: str) -> str:
@@ -116,7 +157,7 @@ def _flat_name(path: str) -> str:
                     parts[round_dir + 1:])
 
 
-class ResultSender:
+class ResultSender(Worker):
     """The thread that empties the outbox into the destination.
 
     Args:
@@ -124,7 +165,8 @@ class ResultSender:
         destination (DicomDestination | FolderDestination): Where to.
         initial_delay (float): First wait after a failure, seconds.
         max_delay (float): Longest wait, seconds.
-        max_refusals (int): Failure answers before a result is set aside.
+        max_refusals (int): Failure answers before a result becomes a dead
+            letter.
         per_association (int): Results sent per association.
     """
 
@@ -135,75 +177,68 @@ class ResultSender:
                  max_delay: float = 60.,
                  max_refusals: int = 5,
                  per_association: int = 64) -> None:
+        super().__init__('famo-sender', initial_delay, max_delay)
         self.spool = spool
         self.destination = destination
-        self.initial_delay = initial_delay
-        self.max_delay = max_delay
         self.max_refusals = max_refusals
         self.per_association = per_association
         self.refusals: Dict[str, int] = {}
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run,
-                                        name='famo-sender',
-                                        daemon=True)
+        self.dead_letters = len(spool.dead_letters())
+        self._delay = initial_delay
 
-    def start(self) -> None:
-        self._thread.start()
+    def step(self) -> float:
+        """Send the oldest queued results; the wait before the next pass
+        (back-off while the destination is down or refuses)."""
+        queued = self.spool.outbox()
+        if not queued:
+            return 1.
+        try:
+            refused = self.send(queued[:self.per_association])
+        except DestinationUnavailable as error:
+            LOGGER.warning(
+                'destination unavailable (%s); %d results queued, next try '
+                'in %.1f s', error, len(queued), self._delay)
+            return self._back_off()
+        except OSError as error:  # the network broke, or the spool
+            LOGGER.warning(
+                'sending failed (%s); %d results queued, next try in %.1f s',
+                describe_error(error), len(queued), self._delay)
+            return self._back_off()
+        if refused:
+            return self._back_off()
+        self._delay = self.initial_delay
+        return 0.
 
-    def wake(self, key: Optional[str] = None) -> None:
-        """New results are queued: send without waiting for the poll."""
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        delay = self.initial_delay
-        while not self._stop.is_set():
-            self._wake.clear()
-            queued = self.spool.outbox()
-            if not queued:
-                self._wake.wait(1.)
-                continue
-            try:
-                refused = self.send(queued[:self.per_association])
-            except Exception as error:  # unreachable, or the network broke
-                reason = str(error) if isinstance(
-                    error, DestinationUnavailable) else type(error).__name__
-                LOGGER.warning(
-                    'destination unavailable (%s); %d results queued, next '
-                    'try in %.1f s', reason, len(queued), delay)
-                self._stop.wait(delay)
-                delay = min(2 * delay, self.max_delay)
-                continue
-            if refused:
-                self._stop.wait(delay)
-                delay = min(2 * delay, self.max_delay)
-            else:
-                delay = self.initial_delay
+    def _back_off(self) -> float:
+        delay, self._delay = self._delay, min(2 * self._delay,
+                                              self.max_delay)
+        return delay
 
     def send(self, queued: List[Tuple[str, str]]) -> int:
         """Send ``queued`` once; returns how many were answered with a
-        failure status."""
+        failure status and stay queued."""
         sent: Dict[str, int] = {}
         refused = [0]
 
-        def outcome(key: str, path: str, success: bool) -> None:
-            if success:
+        def outcome(key: str, path: str, result: str, reason: str) -> None:
+            if result == SENT:
                 self.spool.mark_sent(key, path)
                 self.refusals.pop(path, None)
                 sent[key] = sent.get(key, 0) + 1
                 return
-            refused[0] += 1
-            self.refusals[path] = self.refusals.get(path, 0) + 1
-            if self.refusals[path] >= self.max_refusals:
-                LOGGER.error('%s: a result refused %d times, set aside', key,
-                             self.max_refusals)
-                self.spool.mark_refused(key, path)
-                self.refusals.pop(path)
+            if result == REFUSED:
+                self.refusals[path] = self.refusals.get(path, 0) + 1
+                if self.refusals[path] < self.max_refusals:
+                    refused[0] += 1
+                    return
+                reason = f'{reason}, {self.max_refusals} times'
+            self.refusals.pop(path, None)
+            self.spool.dead_letter(key, path, reason)
+            self.dead_letters += 1
+            LOGGER.error(
+                '%s: a result is a dead letter (%s); %d dead letters in all, '
+                're-queue them with tools/dicom_node_dead_letters.py', key,
+                reason, self.dead_letters)
 
         try:
             self.destination.send(queued, outcome)

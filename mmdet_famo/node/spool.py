@@ -9,65 +9,65 @@ restart loses nothing. Layout under the spool root::
     studies/<key>/work-r<N>/  processing round N, in progress
     studies/<key>/results-r<N>/  round N's results; the *.dcm are the outbox
     studies/<key>/sent/       results sent (moved out of the outbox)
-    studies/<key>/refused/    results the destination refused for good
+    studies/<key>/dead-letters/  results the destination refused or could
+                              not take, each with a .json saying why
 
-A study is named by ``key``, ``study-`` and a salted SHA-256 of its
-StudyInstanceUID: opaque, stable across restarts, and the only name that
-reaches the logs or the folder names (no UID, no patient identifier).
+A study is named by ``key``, ``study-`` and 12 hex digits of a salted
+SHA-256 of its StudyInstanceUID: opaque, stable across restarts, and the
+only name that reaches the logs or the folder names (no UID, no patient
+identifier). The full StudyInstanceUID is kept in the study's state, inside
+the spool, and checked on every image: should two studies' hashes share
+their first 12 digits, the second gets a longer key instead of joining the
+first study.
 
 States: ``receiving`` (images arrive; processed once none has come for the
 idle time) -> ``processing`` (one round of inference into ``work-r<N>``) ->
 ``done`` (``work-r<N>`` renamed ``results-r<N>``: one atomic rename commits
 the round, so its results are queued exactly once), or ``failed`` (the round
 raised: its reason is kept in the state, its partial work deleted, and it
-is not run again by itself). A new image arriving during or after
-processing opens round N + 1 over all the study's images, after a failure
-too; a resent image (same SOP Instance UID) opens nothing. At start-up, a
-study left ``processing`` is either committed (its results folder exists)
-or run again from scratch (its partial work folder is deleted).
+is not run again by itself). A round that hit an ``OSError`` (a full disk)
+is not failed but set back to ``receiving`` and run again after a back-off.
+A new image arriving during or after processing opens round N + 1 over all
+the study's images, after a failure too; a resent identical instance opens
+nothing; a resent instance with other content replaces the copy and is
+processed as a new one. At start-up, a study left ``processing`` is either
+committed (its results folder exists) or run again from scratch (its
+partial work folder is deleted).
 
-Every file is written atomically (temporary hidden file, fsync,
-``os.replace``, fsync of the folder) before the caller acknowledges it.
+Write order, so that an acknowledged image is always processed: a new image
+first changes the study's state on disk (``receiving``, or ``reopened``
+while processing), then is written, then acknowledged. A crash between the
+two leaves a study that will run again, never an image on disk that no
+round will look at; and a study is not started while one of its images is
+being written. Every file is written with
+:func:`~mmdet_famo.atomic_files.write_atomically` (hidden temporary file,
+fsync, ``os.replace``, fsync of the folder); temporary files a crash left
+are deleted at start-up.
 """
 import hashlib
 import json
+import logging
 import os
 import os.path as osp
 import secrets
 import shutil
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Dict, List, Optional, Tuple
 
+from mmdet_famo.atomic_files import (remove_partial_files, sync_folder,
+                                     write_atomically)
+
+LOGGER = logging.getLogger('mmdet_famo.node')
 STATE_FILE = 'state.json'
 IMAGES_DIR = 'images'
 SENT_DIR = 'sent'
-REFUSED_DIR = 'refused'
+DEAD_LETTERS_DIR = 'dead-letters'
 RECEIVING, PROCESSING, DONE, FAILED = ('receiving', 'processing', 'done',
                                        'failed')
-
-
-def write_atomically(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that it is there in full or not at
-    all, and on disk (fsync) when this returns."""
-    folder = osp.dirname(path)
-    partial = osp.join(folder, f'.partial-{secrets.token_hex(8)}')
-    with open(partial, 'wb') as file:
-        file.write(data)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(partial, path)
-    sync_folder(folder)
-
-
-def sync_folder(folder: str) -> None:
-    """fsync a folder, so that a rename or new entry in it is durable."""
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+#: Hex digits of a study key; longer ones are used on a collision.
+KEY_LENGTHS = (12, 24, 64)
 
 
 @dataclass
@@ -83,6 +83,11 @@ class StudyState:
         reopened (bool): A new image came while round ``round`` was being
             processed: round + 1 follows.
         reason (str): Why round ``round`` failed ('' unless 'failed').
+        study_instance_uid (str): The study's StudyInstanceUID, which its
+            key is checked against ('' in spools of earlier versions).
+        retries (int): Rounds that hit an ``OSError`` in a row.
+        not_before (float): Wall time before which the study is not run
+            (the back-off after an ``OSError``).
     """
     state: str = RECEIVING
     round: int = 1
@@ -90,6 +95,26 @@ class StudyState:
     last_image: float = 0.
     reopened: bool = False
     reason: str = ''
+    study_instance_uid: str = ''
+    retries: int = 0
+    not_before: float = 0.
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A result set aside: the destination refused it or could not take it.
+
+    Args:
+        key (str): The study key.
+        path (str): The file, in ``dead-letters/``.
+        reason (str): Why (a status, 'no presentation context', ...).
+        origin (str): Where it was in the outbox, relative to the study's
+            folder (where re-queueing puts it back).
+    """
+    key: str
+    path: str
+    reason: str
+    origin: str
 
 
 class Spool:
@@ -98,22 +123,35 @@ class Spool:
 
     Args:
         root (str): Spool folder (created).
+        retry_delay (float): Wait before a round that hit an ``OSError``
+            runs again, doubled at each such round in a row, seconds.
+        max_retry_delay (float): Longest such wait, seconds.
     """
 
-    def __init__(self, root: str) -> None:
+    def __init__(self,
+                 root: str,
+                 retry_delay: float = 1.,
+                 max_retry_delay: float = 60.) -> None:
         self.root = root
+        self.retry_delay = retry_delay
+        self.max_retry_delay = max_retry_delay
         self.studies_dir = osp.join(root, 'studies')
         os.makedirs(self.studies_dir, exist_ok=True)
+        remove_partial_files(root)
         self._lock = threading.Lock()
         self._salt = self._load_salt()
         self._states: Dict[str, StudyState] = {}
+        self._writing: Dict[str, int] = {}  # images being written, by key
         for key in sorted(os.listdir(self.studies_dir)):
             path = osp.join(self.studies_dir, key, STATE_FILE)
+            images = (len(os.listdir(self.images_dir(key)))
+                      if osp.isdir(self.images_dir(key)) else 0)
             if osp.isfile(path):
                 with open(path) as file:
-                    self._states[key] = StudyState(**json.load(file))
-            elif osp.isdir(self.images_dir(key)):  # stopped before its state
-                images = len(os.listdir(self.images_dir(key)))
+                    state = StudyState(**json.load(file))
+                state.images = images  # a crash may come between the two
+                self._states[key] = state
+            elif images:  # stopped before its state: an earlier version
                 self._states[key] = StudyState(images=images,
                                                last_image=time.time())
 
@@ -128,8 +166,20 @@ class Spool:
         return hashlib.sha256(self._salt + value.encode()).hexdigest()
 
     def study_key(self, study_instance_uid: str) -> str:
-        """The opaque name of a study: ``study-`` and 12 hex digits."""
-        return f'study-{self._hash(study_instance_uid)[:12]}'
+        """The opaque name of a study: ``study-`` and 12 hex digits, or more
+        where another study already has those (see the module)."""
+        with self._lock:
+            return self._key_of(study_instance_uid)
+
+    def _key_of(self, study_instance_uid: str) -> str:
+        digest = self._hash(study_instance_uid)
+        for length in KEY_LENGTHS:
+            key = f'study-{digest[:length]}'
+            state = self._states.get(key)
+            if state is None or state.study_instance_uid in (
+                    '', study_instance_uid):
+                return key
+        raise RuntimeError('two StudyInstanceUIDs with one SHA-256')
 
     def study_dir(self, key: str) -> str:
         return osp.join(self.studies_dir, key)
@@ -140,34 +190,48 @@ class Spool:
     def state(self, key: str) -> StudyState:
         """A copy of the study's state."""
         with self._lock:
-            return StudyState(**asdict(self._states[key]))
+            return replace(self._states[key])
 
     def keys(self) -> List[str]:
         with self._lock:
             return list(self._states)
 
-    def _save(self, key: str) -> None:
+    def _set(self, key: str, state: StudyState) -> None:
+        """Save ``state`` as the study's, on disk then in memory (so that a
+        failed write changes neither); call with the lock held."""
+        os.makedirs(self.study_dir(key), exist_ok=True)
         write_atomically(osp.join(self.study_dir(key), STATE_FILE),
-                         json.dumps(asdict(self._states[key])).encode())
+                         json.dumps(asdict(state)).encode())
+        self._states[key] = state
 
     def store_image(self, study_instance_uid: str, sop_instance_uid: str,
                     encoded: bytes) -> Tuple[str, bool]:
-        """Write one received instance (DICOM Part 10 bytes) durably.
+        """Write one received instance (DICOM Part 10 bytes) durably, in
+        the order that keeps it from being left out of every round (see the
+        module). The caller acknowledges it once this returns.
 
         Returns:
-            tuple[str, bool]: The study key, and whether the instance is new
-            (False for one resent: it replaces the copy, opening nothing).
+            tuple[str, bool]: The study key, and whether the instance opens
+            a round (False for an identical resent copy).
+
+        Raises:
+            OSError: The spool could not be written (nothing acknowledged).
         """
-        key = self.study_key(study_instance_uid)
-        images = self.images_dir(key)
-        os.makedirs(images, exist_ok=True)
-        path = osp.join(images, f'{self._hash(sop_instance_uid)[:20]}.dcm')
-        new = not osp.exists(path)
-        write_atomically(path, encoded)
         with self._lock:
-            state = self._states.setdefault(key, StudyState())
+            key = self._key_of(study_instance_uid)
+            images = self.images_dir(key)
+            os.makedirs(images, exist_ok=True)
+            path = osp.join(images, f'{self._hash(sop_instance_uid)[:20]}.dcm')
+            resent = osp.exists(path)
+            new = not resent or _read(path) != encoded
+            if resent and new:
+                LOGGER.warning(
+                    '%s: an instance was resent with other content; it '
+                    'replaces the copy and the study is processed again', key)
+            state = replace(self._states.get(key, StudyState()),
+                            study_instance_uid=study_instance_uid)
             if new:
-                state.images += 1
+                state.images += not resent
                 state.last_image = time.time()
                 if state.state == PROCESSING:
                     state.reopened = True
@@ -176,50 +240,65 @@ class Spool:
                     state.reason = ''
             elif state.state == RECEIVING:
                 state.last_image = time.time()
-            self._save(key)
+            self._set(key, state)
+            self._writing[key] = self._writing.get(key, 0) + 1
+        try:
+            if new:
+                write_atomically(path, encoded)
+        finally:
+            with self._lock:
+                self._writing[key] -= 1
         return key, new
 
     def next_due(self, idle_seconds: float) -> Optional[str]:
         """The study to process next: the one receiving whose last image is
-        oldest, if none has come for ``idle_seconds``; else None."""
+        oldest, if none has come for ``idle_seconds`` (and its back-off is
+        over); else None."""
         now = time.time()
         with self._lock:
             waiting = [(state.last_image, key)
                        for key, state in self._states.items()
                        if state.state == RECEIVING and now -
-                       state.last_image >= idle_seconds]
+                       state.last_image >= idle_seconds
+                       and now >= state.not_before]
         return min(waiting)[1] if waiting else None
 
-    def begin_round(self, key: str) -> Tuple[int, str]:
+    def begin_round(self, key: str) -> Optional[Tuple[int, str]]:
         """Mark the study processing; an empty work folder for its round.
 
         Returns:
-            tuple[int, str]: The round and its work folder.
+            tuple[int, str] | None: The round and its work folder; None if
+            one of the study's images is being written (the study is due
+            again once it is).
         """
         with self._lock:
-            state = self._states[key]
-            state.state = PROCESSING
-            self._save(key)
+            if self._writing.get(key):
+                return None
+            state = replace(self._states[key], state=PROCESSING)
+            self._set(key, state)
             work = self._round_dir(key, 'work', state.round)
         shutil.rmtree(work, ignore_errors=True)
         os.makedirs(work)
         return state.round, work
 
     def commit_round(self, key: str, round_: int) -> None:
-        """Queue round ``round_``'s results (one rename) and end the round:
-        'done', or the next round if new images came meanwhile."""
+        """Queue round ``round_``'s results (every file and folder of it
+        fsynced, then one rename) and end the round: 'done', or the next
+        round if new images came meanwhile."""
         work = self._round_dir(key, 'work', round_)
         if osp.isdir(work):
+            for root, _, _ in os.walk(work, topdown=False):
+                sync_folder(root)  # the files were fsynced as written
             os.replace(work, self._round_dir(key, 'results', round_))
             sync_folder(self.study_dir(key))
         with self._lock:
-            state = self._states[key]
+            state = replace(self._states[key], retries=0, not_before=0.)
             if state.reopened:
                 state.state, state.round = RECEIVING, state.round + 1
                 state.reopened = False
             else:
                 state.state = DONE
-            self._save(key)
+            self._set(key, state)
 
     def fail_round(self, key: str, round_: int, reason: str) -> None:
         """End round ``round_`` as failed with ``reason`` (no identifiers):
@@ -228,13 +307,40 @@ class Spool:
         not run again at every start."""
         shutil.rmtree(self._round_dir(key, 'work', round_), ignore_errors=True)
         with self._lock:
-            state = self._states[key]
+            state = replace(self._states[key], retries=0, not_before=0.)
             if state.reopened:  # new images came: they may fix it
                 state.state, state.round = RECEIVING, state.round + 1
                 state.reopened = False
             else:
                 state.state, state.reason = FAILED, reason
-            self._save(key)
+            self._set(key, state)
+
+    def retry_round(self, key: str, round_: int) -> float:
+        """Set round ``round_``, interrupted by an ``OSError`` (a full disk),
+        back to 'receiving', to run again after a back-off that doubles with
+        each such round in a row. If its results were already queued, the
+        round is committed instead. The state is changed in memory even if
+        it cannot be saved (a restart then runs the round again).
+
+        Returns:
+            float: The back-off, seconds (0 if committed).
+        """
+        if osp.isdir(self._round_dir(key, 'results', round_)):
+            self.commit_round(key, round_)
+            return 0.
+        shutil.rmtree(self._round_dir(key, 'work', round_), ignore_errors=True)
+        with self._lock:
+            state = self._states[key]
+            delay = min(self.retry_delay * 2**state.retries,
+                        self.max_retry_delay)
+            state.state, state.reopened = RECEIVING, False
+            state.retries += 1
+            state.not_before = time.time() + delay
+            try:
+                self._set(key, replace(state))
+            except OSError:
+                pass  # on disk it stays 'processing': run again at start
+        return delay
 
     def recover(self) -> List[str]:
         """After a restart: commit the rounds whose results were renamed but
@@ -257,9 +363,12 @@ class Spool:
             if state.state in (DONE, FAILED):
                 continue
             with self._lock:
-                self._states[key].state = RECEIVING
-                self._states[key].last_image = time.time()
-                self._save(key)
+                self._set(
+                    key,
+                    replace(self._states[key],
+                            state=RECEIVING,
+                            last_image=time.time(),
+                            not_before=0.))
             if state.state == PROCESSING:
                 again.append(key)
         return again
@@ -284,17 +393,64 @@ class Spool:
                     dirs.sort()
                     queued.extend((key, osp.join(root, file))
                                   for file in sorted(files)
-                                  if file.endswith('.dcm'))
+                                  if file.endswith('.dcm')
+                                  and not file.startswith('.'))
         return queued
 
     def mark_sent(self, key: str, path: str) -> None:
         """Move a sent result out of the outbox."""
         self._move_result(key, path, SENT_DIR)
 
-    def mark_refused(self, key: str, path: str) -> None:
-        """Move a result the destination refused for good out of the
-        outbox."""
-        self._move_result(key, path, REFUSED_DIR)
+    def dead_letter(self, key: str, path: str, reason: str) -> str:
+        """Move a result the destination refused or cannot take out of the
+        outbox into ``dead-letters/``, with ``reason`` beside it (its
+        ``.json``: written first, so that a crash between the two leaves the
+        result queued, never a dead letter without its reason).
+
+        Returns:
+            str: The dead letter's path.
+        """
+        study = self.study_dir(key)
+        target = osp.join(study, DEAD_LETTERS_DIR)
+        os.makedirs(target, exist_ok=True)
+        origin = osp.relpath(path, study)
+        letter = osp.join(target, origin.replace(os.sep, '-'))
+        write_atomically(
+            osp.splitext(letter)[0] + '.json',
+            json.dumps(dict(reason=reason, origin=origin,
+                            time=time.time())).encode())
+        os.replace(path, letter)
+        sync_folder(target)
+        return letter
+
+    def dead_letters(self) -> List[DeadLetter]:
+        """Every dead letter, by study key then file."""
+        letters = []
+        for key in sorted(self.keys()):
+            folder = osp.join(self.study_dir(key), DEAD_LETTERS_DIR)
+            if not osp.isdir(folder):
+                continue
+            for name in sorted(os.listdir(folder)):
+                path = osp.join(folder, name)
+                reason_file = osp.splitext(path)[0] + '.json'
+                if name.endswith('.dcm') and osp.isfile(reason_file):
+                    with open(reason_file) as file:
+                        record = json.load(file)
+                    letters.append(
+                        DeadLetter(key, path, record['reason'],
+                                   record['origin']))
+        return letters
+
+    def requeue(self, letter: DeadLetter) -> str:
+        """Put a dead letter back in the outbox, where it was; returns its
+        path there."""
+        study = self.study_dir(letter.key)
+        path = osp.join(study, letter.origin)
+        os.makedirs(osp.dirname(path), exist_ok=True)
+        os.replace(letter.path, path)
+        sync_folder(osp.dirname(path))
+        os.remove(osp.splitext(letter.path)[0] + '.json')
+        return path
 
     def _move_result(self, key: str, path: str, folder: str) -> None:
         study = self.study_dir(key)
@@ -303,3 +459,8 @@ class Spool:
         relative = osp.relpath(path, study).replace(os.sep, '-')
         os.replace(path, osp.join(target, relative))
         sync_folder(target)
+
+
+def _read(path: str) -> bytes:
+    with open(path, 'rb') as file:
+        return file.read()

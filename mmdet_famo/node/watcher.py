@@ -7,25 +7,27 @@ writer may also copy to a hidden name and rename). It is checked as a
 C-STORE would be (:func:`~.receiver.check_instance`), written to the spool
 atomically, and only then deleted from the folder. A refused file is moved
 to ``<folder>/.refused/`` and logged by a counter, never by its name (file
-names may hold identifiers).
+names may hold identifiers). While the spool's disk is below its free-space
+floor, files are left where they are.
 """
 import logging
 import os
 import os.path as osp
-import threading
 import time
-from typing import Sequence
+from typing import Optional, Sequence
 
 from pydicom import dcmread
 
 from .receiver import check_instance
+from .space import FreeSpaceFloor
 from .spool import Spool
+from .worker import Worker
 
 LOGGER = logging.getLogger('mmdet_famo.node')
 REFUSED_DIR = '.refused'
 
 
-class FolderWatcher:
+class FolderWatcher(Worker):
     """Poll ``folder`` and spool the DICOM files that appear in it.
 
     Args:
@@ -34,6 +36,8 @@ class FolderWatcher:
         settle_seconds (float): How long a file must stay unchanged.
         poll_seconds (float): How often the folder is scanned.
         allowed_modalities (Sequence[str]): Further Modality values to take.
+        floor (FreeSpaceFloor, optional): Take nothing while the spool's
+            disk has less free space than this.
     """
 
     def __init__(
@@ -42,30 +46,25 @@ class FolderWatcher:
         folder: str,
         settle_seconds: float = 2.,
         poll_seconds: float = 0.5,
-        allowed_modalities: Sequence[str] = ()) -> None:
+        allowed_modalities: Sequence[str] = (),
+        floor: Optional[FreeSpaceFloor] = None) -> None:
+        super().__init__('famo-watcher', initial_delay=poll_seconds)
         self.spool = spool
         self.folder = folder
         self.settle_seconds = settle_seconds
         self.poll_seconds = poll_seconds
         self.allowed_modalities = tuple(allowed_modalities)
+        self.floor = floor
         self.refused = 0
         os.makedirs(folder, exist_ok=True)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run,
-                                        name='famo-watcher',
-                                        daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.scan()
-            self._stop.wait(self.poll_seconds)
+    def step(self) -> float:
+        if self.floor is not None and self.floor.below(self.spool.root):
+            LOGGER.warning('watched folder left alone: the spool has less '
+                           'free space than %s', self.floor)
+            return max(self.poll_seconds, 1.)
+        self.scan()
+        return self.poll_seconds
 
     def scan(self) -> None:
         """Take every settled file once."""
