@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import cv2
+import highdicom as hd
 import numpy as np
 import pydicom
 import pytest
@@ -35,33 +36,76 @@ def run_infer(args, out_dir: Path) -> dict:
     return json.loads((out_dir / 'report.json').read_text())
 
 
-def dicom_values(dataset, prefix=''):
-    """(path, value) of every element but the varying ones, nested
-    sequences flattened, floats as floats."""
-    for element in dataset:
-        path = f'{prefix}/{element.keyword or element.tag}'
-        if element.VR == 'SQ':
-            for number, item in enumerate(element.value):
-                yield from dicom_values(item, f'{path}[{number}]')
-        elif element.VR not in VARYING_VRS and element.tag != 0x7FE00010:
-            yield path, element.value
+def header_values(dataset, ignored=()) -> dict:
+    """The top-level elements but sequences, pixels, the values that vary
+    from run to run and ``ignored`` keywords."""
+    return {
+        element.keyword or str(element.tag): element.value
+        for element in dataset
+        if element.VR not in VARYING_VRS + ('SQ', 'OB', 'OW')
+        and element.keyword not in ignored
+    }
 
 
-def assert_same_dicom(torch_file: Path, onnx_file: Path) -> None:
-    """Same elements and values, coordinates to 0.01 px; same pixels."""
-    expected = dict(dicom_values(pydicom.dcmread(torch_file)))
-    actual = dict(dicom_values(pydicom.dcmread(onnx_file)))
-    assert actual.keys() == expected.keys(), torch_file.name
-    for path, value in expected.items():
-        if isinstance(value, (float, pydicom.valuerep.DSfloat)) or (
-                isinstance(value, (list, pydicom.multival.MultiValue))
-                and value and isinstance(value[0], float)):
-            np.testing.assert_allclose(np.asarray(actual[path], float),
-                                       np.asarray(value, float),
-                                       atol=0.01,
-                                       err_msg=path)
-        else:
-            assert actual[path] == value, (torch_file.name, path)
+def sr_findings(dataset) -> list:
+    """(source SOP Instance UID, x1, y1, x2, y2, score, level) of every
+    finding of a structured report, sorted."""
+    found = []
+    sr = hd.sr.ComprehensiveSR.from_dataset(dataset)
+    for group in sr.content.get_planar_roi_measurement_groups():
+        region = group.roi
+        uid = region.ContentSequence[0].ReferencedSOPSequence[0]. \
+            ReferencedSOPInstanceUID
+        level = group.get_qualitative_evaluations()[0].value.meaning
+        found.append((uid, *region.value[[0, 2]].ravel().tolist(),
+                      group.get_measurements()[0].value, level))
+    return sorted(found)
+
+
+def pr_graphics(dataset) -> list:
+    """(referenced image, layer, graphic data or text) of every annotation
+    of a presentation state, sorted."""
+    found = []
+    for annotation in dataset.GraphicAnnotationSequence:
+        uid = annotation.ReferencedImageSequence[0].ReferencedSOPInstanceUID
+        for graphic in annotation.get('GraphicObjectSequence', []):
+            found.append((uid, annotation.GraphicLayer, 'graphic',
+                          *[float(v) for v in graphic.GraphicData]))
+        for text in annotation.get('TextObjectSequence', []):
+            found.append((uid, annotation.GraphicLayer, 'text',
+                          text.UnformattedTextValue))
+    return sorted(found)
+
+
+def assert_rows_close(actual: list, expected: list, what: str) -> None:
+    """Rows equal but for floats, which agree to 0.01 (pixels; scores
+    agree to 1e-3 and are shown rounded)."""
+    assert len(actual) == len(expected), what
+    for actual_row, expected_row in zip(actual, expected):
+        assert len(actual_row) == len(expected_row), what
+        for a, e in zip(actual_row, expected_row):
+            if isinstance(e, float):
+                assert abs(a - e) <= 0.01, (what, actual_row, expected_row)
+            else:
+                assert a == e, (what, actual_row, expected_row)
+
+
+def assert_same_dicom(torch_file: Path, onnx_file: Path,
+                      ignored=()) -> None:
+    """The same header (but for UIDs, dates, times and ``ignored``
+    keywords), findings, annotations or pixels."""
+    expected, actual = pydicom.dcmread(torch_file), pydicom.dcmread(onnx_file)
+    assert header_values(actual, ignored) == \
+        header_values(expected, ignored), torch_file.name
+    if expected.Modality == 'SR':
+        assert_rows_close(sr_findings(actual), sr_findings(expected),
+                          torch_file.name)
+    elif expected.Modality == 'PR':
+        assert_rows_close(pr_graphics(actual), pr_graphics(expected),
+                          torch_file.name)
+    else:
+        np.testing.assert_array_equal(actual.pixel_array,
+                                      expected.pixel_array)
 
 
 def drop_varying(report: dict) -> dict:

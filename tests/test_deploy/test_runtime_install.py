@@ -1,0 +1,166 @@
+"""The runtime install on a fresh virtual environment: the package and its
+``runtime`` extra from the package registry, without torch, MMCV or
+MMDetection, set up in a timed step; then the DICOM node on the exported
+model, fed phantoms through a watched folder, sends what the PyTorch model
+finds."""
+import configparser
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import venv
+from pathlib import Path
+
+import pydicom
+import pytest
+
+from .test_backends import assert_same_dicom
+
+ROOT = Path(__file__).resolve().parents[2]
+#: Thresholds of the briefly trained model (tests/test_deploy/conftest.py).
+SUSPECTED, DEFINITE = '0.06', '0.08'
+
+
+def runtime_requirements() -> list:
+    """The ``runtime`` extra of setup.cfg."""
+    parser = configparser.ConfigParser()
+    parser.read(ROOT / 'setup.cfg')
+    return parser['options.extras_require']['runtime'].split()
+
+
+@pytest.fixture(scope='module')
+def runtime_env(tmp_path_factory):
+    """A new virtual environment with the package (no dependencies) and
+    the ``runtime`` extra; its python and the set-up time."""
+    folder = tmp_path_factory.mktemp('runtime_env')
+    start = time.perf_counter()
+    venv.create(folder, with_pip=True)
+    python = str(folder / 'bin' / 'python')
+    pip = [python, '-m', 'pip', 'install', '--quiet']
+    for command in (pip + ['--no-deps', str(ROOT)],
+                    pip + runtime_requirements()):
+        result = subprocess.run(command, capture_output=True, text=True,
+                                timeout=900)
+        assert result.returncode == 0, result.stderr[-3000:]
+    seconds = time.perf_counter() - start
+    print(f'\nruntime install: {seconds:.0f} s (venv, package, '
+          f'{len(runtime_requirements())} requirements)')
+    return python, seconds
+
+
+def test_runtime_env_lacks_the_training_stack(runtime_env):
+    """torch, MMCV and MMDetection are absent, the runtime modules import
+    (from the installed package, outside the repository) and nothing
+    imports the three."""
+    python, _ = runtime_env
+    for package in ('torch', 'mmcv', 'mmdet'):
+        result = subprocess.run([python, '-c', f'import {package}'],
+                                capture_output=True, cwd='/')
+        assert result.returncode != 0, f'{package} is installed'
+    script = (
+        'import sys, mmdet_famo.node, mmdet_famo.apis, '
+        'mmdet_famo.deploy.runtime, mmdet_famo.datasets.radiograph_reader; '
+        "print(mmdet_famo.__file__); print(sorted({m.split('.')[0] for m in "
+        "sys.modules} & {'torch', 'mmcv', 'mmdet'}))")
+    result = subprocess.run([python, '-c', script],
+                            capture_output=True,
+                            text=True,
+                            cwd='/')
+    assert result.returncode == 0, result.stderr
+    location, heavy = result.stdout.split('\n')[:2]
+    assert not location.startswith(str(ROOT))
+    assert heavy == '[]'
+
+
+def wait_for(condition, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return condition()
+
+
+def test_node_on_phantoms_sends_pytorch_findings(runtime_env, famo_model,
+                                                 phantom_root, tmp_path):
+    """The node of the runtime install, on the exported model, writes per
+    study the structured report, presentation state and Secondary
+    Captures that tools/infer.py writes with the PyTorch model."""
+    python, _ = runtime_env
+    studies = sorted((phantom_root / 'images').glob('PH000[12]/*'))
+    files = sorted(p for study in studies for p in study.rglob('*.dcm'))
+    assert len(studies) >= 2 and files
+    watch, out, spool = tmp_path / 'watch', tmp_path / 'out', \
+        tmp_path / 'spool'
+    watch.mkdir()
+    log = (tmp_path / 'node.log').open('w')
+    node = subprocess.Popen([
+        python,
+        str(ROOT / 'tools' / 'dicom_node.py'), famo_model.onnx, '--spool',
+        str(spool), '--watch',
+        str(watch), '--out-dir',
+        str(out), '--threshold', DEFINITE, '--suspected-threshold',
+        SUSPECTED, '--secondary-capture', '--idle-seconds', '1', '--threads',
+        '1'
+    ],
+                            stdout=log,
+                            stderr=subprocess.STDOUT,
+                            cwd=str(tmp_path))
+    try:
+        for number, path in enumerate(files):
+            shutil.copy(path, watch / f'{number:03d}.dcm')
+        num_studies = len({pydicom.dcmread(f).StudyInstanceUID
+                           for f in files})
+        assert wait_for(
+            lambda: len(list(out.rglob('*structured_report*.dcm'))) ==
+            num_studies and len(list(out.rglob('*.dcm'))) >= num_studies * 2
+            + len(files), 180), (tmp_path / 'node.log').read_text()[-3000:]
+        time.sleep(1)  # let the last files of the round land
+    finally:
+        node.send_signal(signal.SIGTERM)
+        node.wait(timeout=60)
+    inputs = tmp_path / 'inputs'
+    inputs.mkdir()
+    for number, path in enumerate(files):
+        shutil.copy(path, inputs / f'{number:03d}.dcm')
+    expected_dir = tmp_path / 'pytorch'
+    subprocess.run([
+        sys.executable, 'tools/infer.py', famo_model.config,
+        famo_model.checkpoint,
+        str(inputs), '--out-dir',
+        str(expected_dir), '--threshold', DEFINITE, '--suspected-threshold',
+        SUSPECTED, '--sr', '--presentation-state', '--secondary-capture',
+        '--no-overlays'
+    ],
+                   check=True,
+                   capture_output=True,
+                   cwd=str(ROOT),
+                   env=dict(os.environ, OMP_NUM_THREADS='1'))
+
+    def by_key(folder):
+        found = {}
+        for path in folder.rglob('*.dcm'):
+            ds = pydicom.dcmread(path)
+            if ds.Modality == 'OT':
+                key = ('OT', ds.SourceImageSequence[0].
+                       ReferencedSOPInstanceUID)
+            elif ds.Modality == 'PR':  # one per display group
+                key = ('PR', ) + tuple(
+                    sorted(image.ReferencedSOPInstanceUID
+                           for series in ds.ReferencedSeriesSequence
+                           for image in series.ReferencedImageSequence))
+            else:
+                key = (ds.Modality, ds.StudyInstanceUID)
+            assert key not in found, key
+            found[key] = path
+        return found
+
+    sent, expected = by_key(out), by_key(expected_dir)
+    assert sent.keys() == expected.keys()
+    assert sum(key[0] == 'SR' for key in sent) == num_studies
+    for key, path in expected.items():
+        # Instance Numbers follow the order the files came in, which
+        # differs between the node's spool and the tool's folder.
+        assert_same_dicom(path, sent[key], ignored=('InstanceNumber', ))
