@@ -221,14 +221,10 @@ def _percent_agreement(ratings: np.ndarray,
                              method[settings.ci_method], total)
 
 
-def _jackknife(
-    value: float,
-    features: np.ndarray,
-    clusters: Sequence,
-    statistic,
-    settings: AgreementSettings,
-    undefined: str,
-    bounds: Tuple[float, float] = (0., 1.)) -> AgreementEstimate:
+def _jackknife(value: float, features: np.ndarray, clusters: Sequence,
+               statistic, settings: AgreementSettings, undefined: str,
+               bounds: Tuple[float, float] = (0., 1.)
+               ) -> AgreementEstimate:
     """``value`` with its case jackknife interval."""
     if np.isnan(value):
         return AgreementEstimate(NAN, n=len(features), reason=undefined)
