@@ -48,12 +48,37 @@ def tested(phantom_root, tmp_path_factory):
     return root, str(config), str(checkpoint), cfg, model
 
 
-def run_test(config, checkpoint, work_dir, *extra):
-    subprocess.run(
-        [sys.executable, TEST, config, checkpoint, '--work-dir',
-         str(work_dir), *extra],
-        check=True, cwd=ROOT, env=dict(os.environ, OMP_NUM_THREADS='1'),
-        capture_output=True, timeout=300)
+@pytest.fixture(scope='module')
+def test_runs(tested):
+    """The two runs of tools/test.py the tests below check, side by side
+    (each is mostly the interpreter's start-up), one thread each: plain
+    with --out, --out-dir, --show-dir and --cfg-options, and --tta."""
+    root, config, checkpoint, _, _ = tested
+    runs = {
+        'plain': [
+            '--out',
+            str(root / 'out.pkl'), '--out-dir',
+            str(root / 'metric'), '--show-dir', 'painted', '--cfg-options',
+            f'test_evaluator.1.out_file_path={root / "options.pkl"}'
+        ],
+        'tta': ['--tta', '--out', str(root / 'tta.pkl')],
+    }
+    processes = {
+        name: subprocess.Popen(
+            [
+                sys.executable, TEST, config, checkpoint, '--work-dir',
+                str(root / name), *extra
+            ],
+            cwd=ROOT,
+            env=dict(os.environ, OMP_NUM_THREADS='1'),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True)
+        for name, extra in runs.items()
+    }
+    for name, process in processes.items():
+        _, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, f'{name}: {stderr[-3000:]}'
 
 
 def predict(model, cfg, flip=False):
@@ -77,13 +102,9 @@ def dumped(path):
         return {sample['img_id']: sample for sample in pickle.load(file)}
 
 
-def test_out_show_dir_and_options_on_a_list_of_evaluators(tested):
-    root, config, checkpoint, cfg, model = tested
+def test_out_show_dir_and_options_on_a_list_of_evaluators(tested, test_runs):
+    root, _, _, cfg, model = tested
     work_dir = root / 'plain'
-    run_test(config, checkpoint, work_dir, '--out', str(root / 'out.pkl'),
-             '--out-dir', str(root / 'metric'), '--show-dir', 'painted',
-             '--cfg-options',
-             f'test_evaluator.1.out_file_path={root / "options.pkl"}')
     expected = predict(model, cfg)
     for path in ('out.pkl', 'options.pkl'):  # --out and --cfg-options
         results = dumped(root / path)
@@ -107,12 +128,10 @@ def test_out_show_dir_and_options_on_a_list_of_evaluators(tested):
         assert image.shape == (height, 2 * width, 3)
 
 
-def test_tta_merges_the_flipped_view(tested):
+def test_tta_merges_the_flipped_view(tested, test_runs):
     """--tta: NMS (IoU 0.5, 100 boxes) over the predictions on the image and
     on its mirror image flipped back, by hand from the plain model."""
-    root, config, checkpoint, cfg, model = tested
-    run_test(config, checkpoint, root / 'tta', '--tta', '--out',
-             str(root / 'tta.pkl'))
+    root, _, _, cfg, model = tested
     results = dumped(root / 'tta.pkl')
     plain, flipped = predict(model, cfg), predict(model, cfg, flip=True)
     assert results.keys() == plain.keys()
