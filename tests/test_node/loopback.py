@@ -4,7 +4,7 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import pydicom
 from pydicom.dataset import Dataset
@@ -12,7 +12,7 @@ from pynetdicom import AE, StoragePresentationContexts, evt
 from pynetdicom.presentation import build_context
 
 from mmdet_famo.evaluation.operating_points import given_operating_points
-from mmdet_famo.node import NodeSettings
+from mmdet_famo.node import FreeSpaceFloor, NodeSettings
 
 HOST = '127.0.0.1'
 #: The node's thresholds in these tests: the tiny random model's box scores
@@ -39,12 +39,20 @@ def wait_for(condition: Callable[[], bool], timeout: float = 20.) -> bool:
 
 class Destination:
     """A pynetdicom Storage SCP that keeps what it receives (a PACS) and
-    answers ``status``."""
+    answers ``status``; optionally only for some SOP classes, or from some
+    calling AE titles."""
 
-    def __init__(self, port: int = 0, status: int = 0x0000) -> None:
+    def __init__(self,
+                 port: int = 0,
+                 status: int = 0x0000,
+                 sop_classes: Optional[Sequence[str]] = None,
+                 calling_ae_titles: Sequence[str] = ()) -> None:
         self.port = port
         self.status = status
+        self.sop_classes = sop_classes
+        self.calling_ae_titles = list(calling_ae_titles)
         self.received: List[Dataset] = []
+        self.callers: List[str] = []
         self._lock = threading.Lock()
         self.server = None
 
@@ -53,11 +61,17 @@ class Destination:
         ds.file_meta = event.file_meta
         with self._lock:
             self.received.append(ds)
+            self.callers.append(event.assoc.requestor.ae_title)
         return self.status
 
     def start(self) -> 'Destination':
         ae = AE(ae_title='PACS')
-        ae.supported_contexts = StoragePresentationContexts
+        ae.supported_contexts = [
+            context for context in StoragePresentationContexts
+            if self.sop_classes is None
+            or context.abstract_syntax in self.sop_classes
+        ]
+        ae.require_calling_aet = self.calling_ae_titles
         self.server = ae.start_server(
             (HOST, self.port),
             block=False,
@@ -75,12 +89,14 @@ class Destination:
             return len(self.received)
 
 
-def send(
-    port: int, datasets: Sequence[Dataset],
-    extra_contexts: Sequence[str] = ()) -> List[int]:
-    """C-STORE ``datasets`` to the node on one association; their statuses
-    (-1 where no presentation context was accepted for it)."""
-    ae = AE(ae_title='MODALITY')
+def send(port: int,
+         datasets: Sequence[Dataset],
+         extra_contexts: Sequence[str] = (),
+         ae_title: str = 'MODALITY') -> List[int]:
+    """C-STORE ``datasets`` to the node on one association, calling as
+    ``ae_title``; their statuses (-1 where no presentation context was
+    accepted for it)."""
+    ae = AE(ae_title=ae_title)
     classes = {ds.SOPClassUID for ds in datasets} | set(extra_contexts)
     ae.requested_contexts = [build_context(uid) for uid in sorted(classes)]
     assoc = ae.associate(HOST, port, ae_title='FAMO')
@@ -112,7 +128,8 @@ def node_settings(spool: Path, destination, **changes) -> NodeSettings:
                     initial_delay=0.1,
                     max_delay=0.4,
                     poll_seconds=0.05,
-                    settle_seconds=0.2)
+                    settle_seconds=0.2,
+                    min_free_space=FreeSpaceFloor())
     settings.update(changes)
     return NodeSettings(**settings)
 

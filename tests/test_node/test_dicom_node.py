@@ -21,7 +21,8 @@ from pydicom.uid import (DigitalXRayImageStorageForPresentation,
                          SecondaryCaptureImageStorage, generate_uid)
 from pynetdicom import AE
 
-from mmdet_famo.node import DicomDestination, FolderDestination, Spool
+from mmdet_famo.node import (DicomDestination, FolderDestination,
+                             FreeSpaceFloor, Spool)
 from .loopback import (DEFINITE, HOST, SUSPECTED, Destination, free_port,
                        node_settings, read, send, wait_for)
 
@@ -222,21 +223,22 @@ def test_destination_down_then_back_loses_nothing(phantoms, start_node,
     }
 
 
-def test_results_refused_five_times_are_set_aside(phantoms, start_node,
-                                                  tmp_path, caplog):
+def test_results_refused_five_times_are_dead_letters(phantoms, start_node,
+                                                     tmp_path, caplog):
     refusing = Destination(status=0xA700).start()  # out of resources
     try:
         node = start_node(
             node_settings(tmp_path / 'spool', pacs(refusing.port)))
         study = [f for f in phantoms.files if '/PH0001/' in str(f)]
         assert send(node.port, read(study)) == [0x0000] * len(study)
-        assert wait_for(lambda: 'refused 5 times' in caplog.text)
+        assert wait_for(lambda: 'status 0xA700, 5 times' in caplog.text)
         assert wait_for(lambda: not node.spool.outbox())
     finally:
         refusing.stop()
     received = [ds.SOPInstanceUID for ds in refusing.received]
-    set_aside = list((tmp_path / 'spool').rglob('refused/*.dcm'))
-    assert len(set_aside) == len(set(received)) >= len(study) + 2
+    letters = node.spool.dead_letters()
+    assert len(letters) == len(set(received)) >= len(study) + 2
+    assert {letter.reason for letter in letters} == {'status 0xA700, 5 times'}
     assert all(received.count(uid) == 5 for uid in received)
 
 
@@ -253,7 +255,8 @@ def test_a_round_left_processing_runs_once_after_a_restart(tmp_path, phantoms):
         assert new
         keys.add(key)
     assert spool.store_image(files[0].StudyInstanceUID,
-                             files[0].SOPInstanceUID, b'')[1] is False
+                             files[0].SOPInstanceUID,
+                             Path(files[0].filename).read_bytes())[1] is False
     committed, interrupted = sorted(keys)[:2]
     for key in (committed, interrupted):
         round_, work = spool.begin_round(key)
@@ -267,10 +270,12 @@ def test_a_round_left_processing_runs_once_after_a_restart(tmp_path, phantoms):
     assert restarted.state(committed).state == 'done'
     assert restarted.state(interrupted).state == 'receiving'
     assert [key for key, _ in restarted.outbox()] == [committed]
-    # a new image of a done study opens round 2; a resent one does not
+    # a new image of a done study opens round 2; an identical resent one
+    # does not
     ds = next(ds for ds in files
               if restarted.study_key(ds.StudyInstanceUID) == committed)
-    restarted.store_image(ds.StudyInstanceUID, ds.SOPInstanceUID, b'')
+    restarted.store_image(ds.StudyInstanceUID, ds.SOPInstanceUID,
+                          Path(ds.filename).read_bytes())
     assert restarted.state(committed).state == 'done'
     restarted.store_image(ds.StudyInstanceUID, generate_uid(), b'')
     assert (restarted.state(committed).state,
@@ -417,18 +422,30 @@ def test_command_line_settings(model_files, capsys):
 
     args = tool.parse_args(common + [
         '--destination', 'PACS@10.0.0.5:104', '--threshold', '0.6',
-        '--suspected-threshold', '0.3'
+        '--suspected-threshold', '0.3', '--allow-caller', 'CR1@10.0.0.7',
+        '--allow-caller', 'ORTHANC', '--min-free-space', '10%'
     ])
     assert args.destination == DicomDestination('PACS', '10.0.0.5', 104)
     assert (args.points.suspected.threshold,
             args.points.definite.threshold) == (0.3, 0.6)
     assert args.port == 11112 and args.idle_seconds == 30
-    for wrong in (['--destination', 'PACS:104', '--threshold',
-                   '0.5'], ['--threshold', '0.5'], [
-                       '--out-dir', 'out', '--threshold', '0.5', '--port', '1',
-                       '--watch', 'in'
-                   ]):
+    assert args.allow_caller == ['CR1@10.0.0.7', 'ORTHANC']
+    assert args.min_free_space == FreeSpaceFloor(fraction=0.1)
+    args = tool.parse_args(common + ['--out-dir', 'out', '--threshold', '0.5',
+                                     '--bind', '127.0.0.1'])
+    assert args.min_free_space == FreeSpaceFloor(size=5 * 2**30)
+    assert args.allow_caller is None and not args.allow_any_caller
+    for wrong, message in (
+        (['--destination', 'PACS:104', '--threshold', '0.5'], 'AE@HOST:PORT'),
+        (['--threshold', '0.5'], 'required'),
+        (['--out-dir', 'out', '--threshold', '0.5', '--port', '1', '--watch',
+          'in'], 'not allowed with'),
+        (['--out-dir', 'out', '--threshold', '0.5'], 'give --allow-caller'),
+        (['--out-dir', 'out', '--threshold', '0.5', '--allow-any-caller',
+          '--allow-caller', 'CR1'], 'exclude each other'),
+        (['--out-dir', 'out', '--threshold', '0.5', '--min-free-space',
+          '5 apples'], "'5 apples': expected a size")):
         with pytest.raises(SystemExit) as error:
             tool.parse_args(common + wrong)
         assert error.value.code == 2
-    assert 'AE@HOST:PORT' in capsys.readouterr().err
+        assert message in capsys.readouterr().err
