@@ -98,6 +98,13 @@ class DicomDestination:
             ae.add_requested_context(
                 sop_class, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
         assoc = ae.associate(self.host, self.port, ae_title=self.ae_title)
+        if (not assoc.is_established and assoc.rejected_contexts
+                and not assoc.accepted_contexts):
+            # accepted, then aborted by pynetdicom: no SOP class taken
+            for key, path in readable:
+                outcome(key, path, UNDELIVERABLE,
+                        _no_context(sop_classes[path]))
+            return
         if not assoc.is_established:
             raise DestinationUnavailable('association rejected' if assoc.
                                          is_rejected else 'no association')
@@ -113,8 +120,7 @@ class DicomDestination:
                     status = assoc.send_c_store(ds)
                 except ValueError:  # pynetdicom: no accepted context
                     outcome(key, path, UNDELIVERABLE,
-                            'no presentation context for its SOP class '
-                            f'{sop_classes[path]}')
+                            _no_context(sop_classes[path]))
                     continue
                 if 'Status' not in status:
                     raise DestinationUnavailable('no response to a C-STORE')
@@ -145,6 +151,12 @@ class FolderDestination:
             write_atomically(osp.join(target, _flat_name(path)),
                              lambda partial: shutil.copyfile(path, partial))
             outcome(key, path, SENT, 'copied')
+
+
+def _no_context(sop_class: str) -> str:
+    """The dead-letter reason of a SOP class the destination does not
+    take."""
+    return f'no presentation context for SOP class {sop_class}'
 
 
 def _flat_name(path: str) -> str:
