@@ -150,6 +150,13 @@ class Spool:
                 with open(path) as file:
                     state = StudyState(**json.load(file))
                 state.images = images  # a crash may come between the two
+                if not images and state.round == 1 and not any(
+                        name.startswith('results-r')
+                        for name in os.listdir(self.study_dir(key))):
+                    # stopped between the state of its first image and the
+                    # image: nothing was acknowledged
+                    shutil.rmtree(self.study_dir(key))
+                    continue
                 self._states[key] = state
             elif images:  # stopped before its state: an earlier version
                 self._states[key] = StudyState(images=images,
@@ -228,7 +235,8 @@ class Spool:
                 LOGGER.warning(
                     '%s: an instance was resent with other content; it '
                     'replaces the copy and the study is processed again', key)
-            state = replace(self._states.get(key, StudyState()),
+            previous = self._states.get(key)
+            state = replace(previous or StudyState(),
                             study_instance_uid=study_instance_uid)
             if new:
                 state.images += not resent
@@ -245,10 +253,27 @@ class Spool:
         try:
             if new:
                 write_atomically(path, encoded)
+        except OSError:
+            with self._lock:
+                self._undo(key, previous)
+            raise
         finally:
             with self._lock:
                 self._writing[key] -= 1
         return key, new
+
+    def _undo(self, key: str, previous: Optional[StudyState]) -> None:
+        """Put back the state an image that could not be written changed
+        (best effort: on a full disk the changed state may stay, which
+        costs one more round, never an image)."""
+        if previous is None:  # its first image: forget the study
+            shutil.rmtree(self.study_dir(key), ignore_errors=True)
+            self._states.pop(key, None)
+            return
+        try:
+            self._set(key, previous)
+        except OSError:
+            pass
 
     def next_due(self, idle_seconds: float) -> Optional[str]:
         """The study to process next: the one receiving whose last image is

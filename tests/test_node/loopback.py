@@ -4,6 +4,7 @@ import socket
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable, Dict, List, Optional, Sequence
 
 import pydicom
@@ -111,6 +112,26 @@ def send(port: int,
     finally:
         assoc.release()
     return statuses
+
+
+class StoreEvent:
+    """The parts of a pynetdicom C-STORE event the receiver reads: the
+    file's data set, its SOP class as the context's, its bytes, and the
+    caller."""
+
+    def __init__(self,
+                 path: Path,
+                 ae_title: str = 'MODALITY',
+                 address: str = HOST) -> None:
+        self.dataset = pydicom.dcmread(path)
+        self.context = SimpleNamespace(
+            abstract_syntax=self.dataset.SOPClassUID)
+        self.assoc = SimpleNamespace(requestor=SimpleNamespace(
+            ae_title=ae_title, address=address))
+        self._encoded = Path(path).read_bytes()
+
+    def encoded_dataset(self) -> bytes:
+        return self._encoded
 
 
 def read(paths: Sequence[Path]) -> List[Dataset]:

@@ -28,6 +28,7 @@ from mmdet_famo.node.receiver import StorageReceiver
 from mmdet_famo.node.sender import SENT, ResultSender
 from mmdet_famo.node.spool import PROCESSING
 from tests.dicom_factory import write_dicom
+from .loopback import StoreEvent
 
 
 class Crash(BaseException):
@@ -89,19 +90,6 @@ class Recorder:
             outcome(key, path, SENT, 'status 0x0000')
 
 
-class Event:
-    """The parts of a pynetdicom C-STORE event the receiver reads."""
-
-    def __init__(self, path: Path) -> None:
-        self.dataset = pydicom.dcmread(path)
-        self.context = type('Context', (),
-                            dict(abstract_syntax=self.dataset.SOPClassUID))
-        self._encoded = path.read_bytes()
-
-    def encoded_dataset(self) -> bytes:
-        return self._encoded
-
-
 @pytest.fixture(scope='module')
 def images(tmp_path_factory):
     """Study A (two images, then a late third) and study B (one image)."""
@@ -131,7 +119,7 @@ class Node:
         self.acked = acked
 
     def receive(self, path: Path) -> None:
-        if self.receiver.handle_store(Event(path)) == 0x0000:
+        if self.receiver.handle_store(StoreEvent(path)) == 0x0000:
             ds = pydicom.dcmread(path, stop_before_pixels=True)
             self.acked[ds.SOPInstanceUID] = ds.StudyInstanceUID
 
