@@ -51,9 +51,9 @@ def test_cpu_fracatlas_famo_differs_only_in_famo():
 
 
 def test_cpu_fracatlas_config_keeps_the_papers_data_and_evaluation():
-    """The CPU-sized FracAtlas config changes the model, the scale, the
-    schedule and drops the colour inversion; the data set, the evaluation
-    and the checkpoint rule stay the paper's."""
+    """The CPU-sized FracAtlas config changes the model, the scale and the
+    schedule, crops after the flip and drops the colour inversion; the data
+    set, the evaluation and the checkpoint rule stay the paper's."""
     paper = Config.fromfile(pair('fracatlas')[0])
     cpu = Config.fromfile(CPU_FRACATLAS_PAIR[0])
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
@@ -62,10 +62,10 @@ def test_cpu_fracatlas_config_keeps_the_papers_data_and_evaluation():
     assert cpu.val_evaluator == paper.val_evaluator
     assert cpu.test_evaluator == paper.test_evaluator
     assert cpu.default_hooks.checkpoint == paper.default_hooks.checkpoint
-    assert [step.type for step in cpu.train_pipeline] == [
-        step.type for step in paper.train_pipeline
-        if step.type != 'RandomInvert'
-    ]
+    paper_steps = [step.type for step in paper.train_pipeline
+                   if step.type != 'RandomInvert']
+    paper_steps.insert(paper_steps.index('RandomFlip') + 1, 'RandomCrop')
+    assert [step.type for step in cpu.train_pipeline] == paper_steps
     # evaluation never skips an unreadable image
     for pipeline in (cpu.test_pipeline, paper.test_pipeline):
         assert pipeline[0] == dict(type='LoadRadiograph')
