@@ -38,8 +38,9 @@ def write_atomically(path: str, content: Union[bytes, Callable[[str],
         str: ``path``.
     """
     folder = osp.dirname(osp.abspath(path))
-    partial = osp.join(folder, f'{PARTIAL_PREFIX}{secrets.token_hex(6)}-'
-                       f'{osp.basename(path)}')
+    partial = osp.join(
+        folder, f'{PARTIAL_PREFIX}{secrets.token_hex(6)}-'
+        f'{osp.basename(path)}')
     try:
         if isinstance(content, (bytes, bytearray, memoryview)):
             with open(partial, 'wb') as file:

@@ -26,16 +26,16 @@ import os.path as osp
 import signal
 import sys
 import threading
+from dataclasses import replace
 from typing import List, Optional
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmdet_famo.apis.cli import (  # noqa: E402
-    add_model_arguments, build_predictor, check_model_arguments,
-    model_backend)
+    add_model_arguments, build_predictor, check_model_arguments, model_backend)
 from mmdet_famo.apis.inference import algorithm_of  # noqa: E402
 from mmdet_famo.node import (  # noqa: E402
     DicomDestination, DicomNode, FolderDestination, FreeSpaceFloor,
-    NodeSettings)
+    NodeSettings, TlsSettings)
 from mmdet_famo.node.node import is_loopback  # noqa: E402
 
 
@@ -96,6 +96,24 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
         action='store_true',
         help='without --allow-caller, accept associations from any AE on '
         'any host (needed to listen on a non-loopback address)')
+    tls = parser.add_argument_group(
+        'DICOM TLS', 'receive (and with --destination-tls, send) over TLS '
+        '1.2 or later')
+    tls.add_argument('--tls-cert',
+                     help="the node's certificate (PEM, with its chain)")
+    tls.add_argument('--tls-key', help='its private key (PEM, unencrypted)')
+    tls.add_argument('--tls-ca',
+                     help="CA certificates (PEM) trusted to sign the callers' "
+                     "certificates (mutual TLS) and the destination's")
+    tls.add_argument('--tls-require-client-cert',
+                     action='store_true',
+                     help='accept only callers with a certificate signed '
+                     'by --tls-ca (mutual TLS)')
+    tls.add_argument('--destination-tls',
+                     action='store_true',
+                     help='send to --destination over TLS too, verifying '
+                     'its certificate against --tls-ca and offering '
+                     "the node's")
     parser.add_argument(
         '--min-free-space',
         type=parse_floor,
@@ -144,6 +162,19 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     if args.allow_caller and args.allow_any_caller:
         parser.error('--allow-caller and --allow-any-caller exclude each '
                      'other')
+    args.tls = None
+    if args.tls_cert or args.tls_key:
+        try:
+            args.tls = TlsSettings(args.tls_cert or '', args.tls_key or '',
+                                   args.tls_ca, args.tls_require_client_cert)
+        except ValueError as error:
+            parser.error(str(error))
+    elif args.tls_ca or args.tls_require_client_cert or args.destination_tls:
+        parser.error('TLS needs --tls-cert and --tls-key')
+    if args.destination_tls:
+        if not args.destination:
+            parser.error('--destination-tls needs --destination')
+        args.destination = replace(args.destination, tls=args.tls)
     if not (args.watch or args.allow_caller or args.allow_any_caller
             or is_loopback(args.bind)):
         parser.error(f'listening on {args.bind} lets any machine that '
@@ -169,7 +200,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                             max_delay=args.retry_max_seconds,
                             allowed_callers=args.allow_caller,
                             allow_any_caller=args.allow_any_caller,
-                            min_free_space=args.min_free_space)
+                            min_free_space=args.min_free_space,
+                            tls=args.tls)
     infer_options = dict(points=args.points,
                          batch_size=args.batch_size,
                          structured_report=True,

@@ -9,6 +9,7 @@ from .sender import (DestinationUnavailable, DicomDestination,
                      FolderDestination, ResultSender)
 from .space import FreeSpaceFloor
 from .spool import DeadLetter, Spool, StudyState
+from .tls import TlsSettings
 from .watcher import FolderWatcher
 from .worker import Worker
 
@@ -16,6 +17,6 @@ __all__ = [
     'ACCEPTED_SOP_CLASSES', 'DeadLetter', 'DestinationUnavailable',
     'DicomDestination', 'DicomNode', 'FolderDestination', 'FolderWatcher',
     'FreeSpaceFloor', 'NodeSettings', 'ResultSender', 'Spool',
-    'StorageReceiver', 'StudyProcessor', 'StudyState', 'Worker',
+    'StorageReceiver', 'StudyProcessor', 'StudyState', 'TlsSettings', 'Worker',
     'check_instance', 'decodable_transfer_syntaxes', 'parse_allowed_callers'
 ]

@@ -11,6 +11,7 @@ from .receiver import StorageReceiver, parse_allowed_callers
 from .sender import DicomDestination, FolderDestination, ResultSender
 from .space import FreeSpaceFloor
 from .spool import Spool
+from .tls import TlsSettings
 from .watcher import FolderWatcher
 
 LOGGER = logging.getLogger('mmdet_famo.node')
@@ -58,6 +59,8 @@ class NodeSettings:
         min_free_space (FreeSpaceFloor): Refuse images and start no round
             while the spool's disk has less free space. Defaults to 5 GiB,
             the reserve of MONAI Deploy's Informatics Gateway.
+        tls (TlsSettings, optional): Receive over DICOM TLS (the
+            destination's own ``tls`` is for sending).
     """
     spool: str
     destination: Union[DicomDestination, FolderDestination, None] = None
@@ -74,6 +77,7 @@ class NodeSettings:
     allow_any_caller: bool = False
     min_free_space: FreeSpaceFloor = field(
         default_factory=lambda: FreeSpaceFloor(size=5 * 2**30))
+    tls: Optional[TlsSettings] = None
 
 
 class DicomNode:
@@ -94,8 +98,8 @@ class DicomNode:
                           (DicomDestination, FolderDestination)):
             raise ValueError('the node needs a destination: a '
                              'DicomDestination or a FolderDestination')
-        self.allowed_callers = (None if settings.allowed_callers is None
-                                else parse_allowed_callers(
+        self.allowed_callers = (None if settings.allowed_callers is None else
+                                parse_allowed_callers(
                                     settings.allowed_callers))
         if (not settings.watch and self.allowed_callers is None
                 and not settings.allow_any_caller
@@ -161,11 +165,13 @@ class DicomNode:
                 self.settings.ae_title,
                 self.allowed_modalities,
                 allowed_callers=self.allowed_callers,
-                floor=self.settings.min_free_space)
+                floor=self.settings.min_free_space,
+                tls=self.settings.tls)
             self.port = self.receiver.start(self.settings.host,
                                             self.settings.port)
-            LOGGER.info('listening as %s on port %d', self.settings.ae_title,
-                        self.port)
+            LOGGER.info('listening as %s on port %d%s', self.settings.ae_title,
+                        self.port,
+                        '' if self.settings.tls is None else ' (TLS)')
 
     def stop(self) -> None:
         """Stop receiving, finish the study in progress, stop sending;

@@ -25,8 +25,8 @@ import pydicom
 from mmdet_famo.apis import RadiographPredictor, infer_radiographs
 from mmdet_famo.apis.private_logging import (identifiers_kept_out_of_logs,
                                              identifying_values, scrub)
-from .spool import Spool
 from .space import FreeSpaceFloor
+from .spool import Spool
 from .worker import Worker, describe_error
 
 LOGGER = logging.getLogger('mmdet_famo.node')
@@ -109,8 +109,9 @@ class StudyProcessor(Worker):
             self.spool.commit_round(key, round_)
         except OSError as error:  # a full disk, say: not the study's fault
             delay = self.spool.retry_round(key, round_)
-            LOGGER.error('%s: round %d interrupted (%s); it runs again in '
-                         '%.1f s', key, round_, describe_error(error), delay)
+            LOGGER.error(
+                '%s: round %d interrupted (%s); it runs again in '
+                '%.1f s', key, round_, describe_error(error), delay)
             return
         except Exception as error:  # keep serving the other studies
             reason = (f'{type(error).__name__}: '

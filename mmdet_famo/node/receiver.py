@@ -34,18 +34,19 @@ import socket
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from pydicom.dataset import Dataset
+from pydicom.pixels import get_decoder
 from pydicom.uid import (ComputedRadiographyImageStorage,
                          DigitalXRayImageStorageForPresentation,
                          DigitalXRayImageStorageForProcessing,
                          JPEG2000TransferSyntaxes, JPEGLSTransferSyntaxes,
                          JPEGTransferSyntaxes, RLETransferSyntaxes)
-from pydicom.pixels import get_decoder
 from pynetdicom import AE, DEFAULT_TRANSFER_SYNTAXES, evt
 from pynetdicom.sop_class import Verification
 
 from mmdet_famo.datasets.modalities import modality_refusal
 from .space import FreeSpaceFloor
 from .spool import Spool
+from .tls import TlsSettings
 
 LOGGER = logging.getLogger('mmdet_famo.node')
 
@@ -57,8 +58,7 @@ ACCEPTED_SOP_CLASSES = (ComputedRadiographyImageStorage,
 #: (pylibjpeg's JPEG, JPEG-LS and JPEG 2000 plugins, pydicom's RLE), if
 #: their decoder is installed.
 COMPRESSED_TRANSFER_SYNTAXES = (JPEGTransferSyntaxes + JPEGLSTransferSyntaxes +
-                                JPEG2000TransferSyntaxes +
-                                RLETransferSyntaxes)
+                                JPEG2000TransferSyntaxes + RLETransferSyntaxes)
 SUCCESS = 0x0000
 NOT_AUTHORIZED = 0x0124
 OUT_OF_RESOURCES = 0xA700
@@ -140,10 +140,7 @@ def parse_allowed_callers(
             callers[ae_title] = None
             continue
         try:
-            addresses = {
-                info[4][0]
-                for info in socket.getaddrinfo(host, None)
-            }
+            addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
         except socket.gaierror as error:
             raise ValueError(f'allowed caller {entry!r}: host {host!r} does '
                              f'not resolve ({error.strerror})') from None
@@ -174,16 +171,20 @@ class StorageReceiver:
             (:func:`parse_allowed_callers`); None: anyone may call.
         floor (FreeSpaceFloor, optional): Refuse C-STOREs while the spool's
             disk has less free space than this.
+        tls (TlsSettings, optional): Listen with DICOM TLS (and mutual TLS
+            if it requires client certificates).
     """
 
-    def __init__(
-            self,
-            spool: Spool,
-            ae_title: str,
-            allowed_modalities: Sequence[str] = (),
-            allowed_callers: Optional[Dict[str, Optional[Set[str]]]] = None,
-            floor: Optional[FreeSpaceFloor] = None) -> None:
+    def __init__(self,
+                 spool: Spool,
+                 ae_title: str,
+                 allowed_modalities: Sequence[str] = (),
+                 allowed_callers: Optional[Dict[str,
+                                                Optional[Set[str]]]] = None,
+                 floor: Optional[FreeSpaceFloor] = None,
+                 tls: Optional[TlsSettings] = None) -> None:
         self.spool = spool
+        self.tls = tls
         self.allowed_modalities = tuple(allowed_modalities)
         self.allowed_callers = allowed_callers
         self.floor = floor
@@ -200,9 +201,11 @@ class StorageReceiver:
     def start(self, host: str, port: int) -> int:
         """Listen on ``host``:``port`` (0: any free port) in the
         background; returns the port."""
+        context = None if self.tls is None else self.tls.server_context()
         self.server = self.ae.start_server(
             (host, port),
             block=False,
+            ssl_context=context,
             evt_handlers=[(evt.EVT_C_ECHO, self.handle_echo),
                           (evt.EVT_C_STORE, self.handle_store)])
         return self.server.server_address[1]

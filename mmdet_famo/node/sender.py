@@ -38,6 +38,7 @@ from pynetdicom.status import code_to_category
 
 from mmdet_famo.atomic_files import write_atomically
 from .spool import Spool
+from .tls import TlsSettings
 from .worker import Worker, describe_error
 
 LOGGER = logging.getLogger('mmdet_famo.node')
@@ -65,12 +66,15 @@ class DicomDestination:
         calling_ae_title (str): The node's own AE title (the node sets it
             to its ``ae_title``).
         timeout (float): Seconds for the association and each response.
+        tls (TlsSettings, optional): Associate over DICOM TLS: the
+            destination's certificate verified, the node's offered.
     """
     ae_title: str
     host: str
     port: int
     calling_ae_title: str = 'FAMO'
     timeout: float = 30.
+    tls: Optional[TlsSettings] = None
 
     def send(self, results: Sequence[Tuple[str, str]],
              outcome: Outcome) -> None:
@@ -83,9 +87,10 @@ class DicomDestination:
         sop_classes, readable = {}, []
         for key, path in results:
             try:
-                sop_classes[path] = dcmread(
-                    path, stop_before_pixels=True,
-                    specific_tags=['SOPClassUID']).SOPClassUID
+                sop_classes[path] = dcmread(path,
+                                            stop_before_pixels=True,
+                                            specific_tags=['SOPClassUID'
+                                                           ]).SOPClassUID
                 readable.append((key, path))
             except Exception as error:
                 outcome(key, path, UNDELIVERABLE,
@@ -97,7 +102,12 @@ class DicomDestination:
         for sop_class in sorted(set(sop_classes.values())):
             ae.add_requested_context(
                 sop_class, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
-        assoc = ae.associate(self.host, self.port, ae_title=self.ae_title)
+        tls_args = (None if self.tls is None else
+                    (self.tls.client_context(), self.host))
+        assoc = ae.associate(self.host,
+                             self.port,
+                             ae_title=self.ae_title,
+                             tls_args=tls_args)
         if (not assoc.is_established and assoc.rejected_contexts
                 and not assoc.accepted_contexts):
             # accepted, then aborted by pynetdicom: no SOP class taken
@@ -125,9 +135,10 @@ class DicomDestination:
                 if 'Status' not in status:
                     raise DestinationUnavailable('no response to a C-STORE')
                 category = code_to_category(status.Status)
-                outcome(key, path,
-                        SENT if category in ('Success', 'Warning') else
-                        REFUSED, f'status 0x{status.Status:04X}')
+                outcome(
+                    key, path,
+                    SENT if category in ('Success', 'Warning') else REFUSED,
+                    f'status 0x{status.Status:04X}')
         finally:
             if assoc.is_established:
                 assoc.release()
@@ -222,8 +233,7 @@ class ResultSender(Worker):
         return 0.
 
     def _back_off(self) -> float:
-        delay, self._delay = self._delay, min(2 * self._delay,
-                                              self.max_delay)
+        delay, self._delay = self._delay, min(2 * self._delay, self.max_delay)
         return delay
 
     def send(self, queued: List[Tuple[str, str]]) -> int:

@@ -35,8 +35,7 @@ class FreeSpaceFloor:
         match = re.fullmatch(r'\s*(\d+(?:\.\d+)?)\s*([KMGT]?)B?\s*', text,
                              re.IGNORECASE)
         if match:
-            return cls(size=int(
-                float(match[1]) * _UNITS[match[2].upper()]))
+            return cls(size=int(float(match[1]) * _UNITS[match[2].upper()]))
         match = re.fullmatch(r'\s*(\d+(?:\.\d+)?)\s*%\s*', text)
         if match and float(match[1]) < 100:
             return cls(fraction=float(match[1]) / 100)

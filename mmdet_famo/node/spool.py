@@ -144,8 +144,8 @@ class Spool:
         self._writing: Dict[str, int] = {}  # images being written, by key
         for key in sorted(os.listdir(self.studies_dir)):
             path = osp.join(self.studies_dir, key, STATE_FILE)
-            images = (len(os.listdir(self.images_dir(key)))
-                      if osp.isdir(self.images_dir(key)) else 0)
+            images = (len(os.listdir(self.images_dir(key))) if osp.isdir(
+                self.images_dir(key)) else 0)
             if osp.isfile(path):
                 with open(path) as file:
                     state = StudyState(**json.load(file))
@@ -281,11 +281,11 @@ class Spool:
         over); else None."""
         now = time.time()
         with self._lock:
-            waiting = [(state.last_image, key)
-                       for key, state in self._states.items()
-                       if state.state == RECEIVING and now -
-                       state.last_image >= idle_seconds
-                       and now >= state.not_before]
+            waiting = [
+                (state.last_image, key) for key, state in self._states.items()
+                if state.state == RECEIVING and now -
+                state.last_image >= idle_seconds and now >= state.not_before
+            ]
         return min(waiting)[1] if waiting else None
 
     def begin_round(self, key: str) -> Optional[Tuple[int, str]]:
@@ -416,10 +416,9 @@ class Spool:
             for _, name in rounds:
                 for root, dirs, files in os.walk(osp.join(study, name)):
                     dirs.sort()
-                    queued.extend((key, osp.join(root, file))
-                                  for file in sorted(files)
-                                  if file.endswith('.dcm')
-                                  and not file.startswith('.'))
+                    queued.extend(
+                        (key, osp.join(root, file)) for file in sorted(files)
+                        if file.endswith('.dcm') and not file.startswith('.'))
         return queued
 
     def mark_sent(self, key: str, path: str) -> None:

@@ -17,7 +17,6 @@ import time
 from typing import Optional, Sequence
 
 from pydicom import dcmread
-
 from .receiver import check_instance
 from .space import FreeSpaceFloor
 from .spool import Spool
@@ -40,14 +39,13 @@ class FolderWatcher(Worker):
             disk has less free space than this.
     """
 
-    def __init__(
-        self,
-        spool: Spool,
-        folder: str,
-        settle_seconds: float = 2.,
-        poll_seconds: float = 0.5,
-        allowed_modalities: Sequence[str] = (),
-        floor: Optional[FreeSpaceFloor] = None) -> None:
+    def __init__(self,
+                 spool: Spool,
+                 folder: str,
+                 settle_seconds: float = 2.,
+                 poll_seconds: float = 0.5,
+                 allowed_modalities: Sequence[str] = (),
+                 floor: Optional[FreeSpaceFloor] = None) -> None:
         super().__init__('famo-watcher', initial_delay=poll_seconds)
         self.spool = spool
         self.folder = folder
@@ -60,8 +58,9 @@ class FolderWatcher(Worker):
 
     def step(self) -> float:
         if self.floor is not None and self.floor.below(self.spool.root):
-            LOGGER.warning('watched folder left alone: the spool has less '
-                           'free space than %s', self.floor)
+            LOGGER.warning(
+                'watched folder left alone: the spool has less '
+                'free space than %s', self.floor)
             return max(self.poll_seconds, 1.)
         self.scan()
         return self.poll_seconds

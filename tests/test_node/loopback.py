@@ -1,6 +1,9 @@
 """Loopback helpers for the DICOM node tests: a destination Storage SCP, a
 sending SCU, free ports, polling with a deadline, quick node settings."""
+import os
+import shutil
 import socket
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -40,15 +43,17 @@ def wait_for(condition: Callable[[], bool], timeout: float = 20.) -> bool:
 
 class Destination:
     """A pynetdicom Storage SCP that keeps what it receives (a PACS) and
-    answers ``status``; optionally only for some SOP classes, or from some
-    calling AE titles."""
+    answers ``status``; optionally only for some SOP classes, from some
+    calling AE titles, or over TLS."""
 
     def __init__(self,
                  port: int = 0,
                  status: int = 0x0000,
                  sop_classes: Optional[Sequence[str]] = None,
-                 calling_ae_titles: Sequence[str] = ()) -> None:
+                 calling_ae_titles: Sequence[str] = (),
+                 ssl_context=None) -> None:
         self.port = port
+        self.ssl_context = ssl_context
         self.status = status
         self.sop_classes = sop_classes
         self.calling_ae_titles = list(calling_ae_titles)
@@ -76,6 +81,7 @@ class Destination:
         self.server = ae.start_server(
             (HOST, self.port),
             block=False,
+            ssl_context=self.ssl_context,
             evt_handlers=[(evt.EVT_C_STORE, self._store)])
         self.port = self.server.server_address[1]
         return self
@@ -93,14 +99,15 @@ class Destination:
 def send(port: int,
          datasets: Sequence[Dataset],
          extra_contexts: Sequence[str] = (),
-         ae_title: str = 'MODALITY') -> List[int]:
+         ae_title: str = 'MODALITY',
+         tls_args=None) -> List[int]:
     """C-STORE ``datasets`` to the node on one association, calling as
-    ``ae_title``; their statuses (-1 where no presentation context was
-    accepted for it)."""
+    ``ae_title`` (over TLS with ``tls_args``); their statuses (-1 where no
+    presentation context was accepted for it)."""
     ae = AE(ae_title=ae_title)
     classes = {ds.SOPClassUID for ds in datasets} | set(extra_contexts)
     ae.requested_contexts = [build_context(uid) for uid in sorted(classes)]
-    assoc = ae.associate(HOST, port, ae_title='FAMO')
+    assoc = ae.associate(HOST, port, ae_title='FAMO', tls_args=tls_args)
     assert assoc.is_established
     statuses = []
     try:
@@ -126,8 +133,8 @@ class StoreEvent:
         self.dataset = pydicom.dcmread(path)
         self.context = SimpleNamespace(
             abstract_syntax=self.dataset.SOPClassUID)
-        self.assoc = SimpleNamespace(requestor=SimpleNamespace(
-            ae_title=ae_title, address=address))
+        self.assoc = SimpleNamespace(
+            requestor=SimpleNamespace(ae_title=ae_title, address=address))
         self._encoded = Path(path).read_bytes()
 
     def encoded_dataset(self) -> bytes:
@@ -136,6 +143,23 @@ class StoreEvent:
 
 def read(paths: Sequence[Path]) -> List[Dataset]:
     return [pydicom.dcmread(path) for path in paths]
+
+
+def dcmtk_program(name: str):
+    """The path of dcmtk's ``name`` on PATH, or None. pynetdicom installs
+    apps of the same names (storescu, echoscu) that exit 0 when a store
+    fails, and an activated virtual environment puts them first."""
+    for directory in os.environ.get('PATH', '').split(os.pathsep):
+        path = shutil.which(name, path=directory)
+        version = subprocess.run([path, '--version'],
+                                 capture_output=True,
+                                 text=True).stdout if path else ''
+        if '$dcmtk:' in version:
+            return path
+    return None
+
+
+DCMTK = {name: dcmtk_program(name) for name in ('echoscu', 'storescu')}
 
 
 def node_settings(spool: Path, destination, **changes) -> NodeSettings:

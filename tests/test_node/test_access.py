@@ -46,17 +46,16 @@ def test_listening_openly_needs_an_allow_list_or_a_flag(tmp_path, predictor):
     with pytest.raises(ValueError, match='listening on 0.0.0.0 lets any'):
         DicomNode(node_settings(tmp_path / 'a', out, host='0.0.0.0'),
                   predictor, INFER_OPTIONS)
-    for allowed in (dict(allowed_callers=['CR1']),
-                    dict(allow_any_caller=True), dict(host='::1'),
-                    dict(watch=str(tmp_path / 'in'))):
+    for allowed in (dict(allowed_callers=['CR1']), dict(allow_any_caller=True),
+                    dict(host='::1'), dict(watch=str(tmp_path / 'in'))):
         settings = dict(dict(host='0.0.0.0'), **allowed)
         DicomNode(node_settings(tmp_path / 'b', out, **settings), predictor,
                   INFER_OPTIONS)
 
 
 def test_allowed_callers_parsed_or_refused_by_name():
-    assert parse_allowed_callers(['CR1', 'CR2@127.0.0.1', 'CR2@localhost'
-                                  ])['CR1'] is None
+    assert parse_allowed_callers(['CR1', 'CR2@127.0.0.1',
+                                  'CR2@localhost'])['CR1'] is None
     assert '127.0.0.1' in parse_allowed_callers(['CR2@127.0.0.1'])['CR2']
     for wrong, message in (('@10.0.0.1', 'expected AE or AE@HOST'),
                            ('A' * 17, 'expected AE or AE@HOST'),

@@ -71,8 +71,7 @@ def record_round(predictor, inputs, work, overlays, **options) -> dict:
         os.makedirs(os.path.join(work, part), exist_ok=True)
         write_atomically(os.path.join(work, part, 'result.dcm'),
                          json.dumps(dict(record, part=part)).encode())
-    return dict(summary=dict(images=len(images),
-                             positive_images=0,
+    return dict(summary=dict(images=len(images), positive_images=0,
                              failures=0),
                 cases=[])
 
@@ -192,21 +191,21 @@ def check_invariants(acked: dict, received: list, spool: Spool) -> None:
 
 def test_crash_at_every_step_then_restart(images, tmp_path, monkeypatch):
     counting = Steps(crash_at=10**9)  # counts, never reached
-    crashed, acked, received, spool = run(tmp_path / 'whole', images,
-                                          counting, monkeypatch)
+    crashed, acked, received, spool = run(tmp_path / 'whole', images, counting,
+                                          monkeypatch)
     assert not crashed
     check_invariants(acked, received, spool)
     assert len(acked) == 4
     # study A: round 1 (a1, a2), round 2 with the late a3; study B: round 1
-    assert sorted((spool.study_key(images_study(images, r['images'][0])),
-                   r['round'], len(r['images']), r['part'])
-                  for _, r in received) == sorted(
-                      [(spool.study_key(images_study(images, 'A')), 1, 2,
-                        part) for part in ('pr', 'sr')] +
-                      [(spool.study_key(images_study(images, 'A')), 2, 3,
-                        part) for part in ('pr', 'sr')] +
-                      [(spool.study_key(images_study(images, 'B')), 1, 1,
-                        part) for part in ('pr', 'sr')])
+    assert sorted(
+        (spool.study_key(images_study(images, r['images'][0])), r['round'],
+         len(r['images']), r['part']) for _, r in received) == sorted(
+             [(spool.study_key(images_study(images, 'A')), 1, 2, part)
+              for part in ('pr', 'sr')] +
+             [(spool.study_key(images_study(images, 'A')), 2, 3, part)
+              for part in ('pr', 'sr')] +
+             [(spool.study_key(images_study(images, 'B')), 1, 1, part)
+              for part in ('pr', 'sr')])
     total = counting.count
     assert total > 50  # every fsync, rename and folder made
     monkeypatch.undo()

@@ -32,8 +32,7 @@ def test_unsupported_sop_classes_are_dead_letters_and_requeued(
     try:
         node = start_node(
             node_settings(tmp_path / 'spool',
-                          DicomDestination('PACS', HOST, pacs.port,
-                                           timeout=5),
+                          DicomDestination('PACS', HOST, pacs.port, timeout=5),
                           ae_title='FAMO-WARD3'))
         studies = {}
         for path in phantoms.files[:6]:
@@ -51,10 +50,11 @@ def test_unsupported_sop_classes_are_dead_letters_and_requeued(
     keys = {letter.key for letter in letters}
     assert len(keys) == len(studies)
     assert {letter.reason.split(' 1.')[0]
-            for letter in letters} == {'no presentation context for SOP class'}
-    assert {letter.origin.split('/')[1] for letter in letters} == {
-        'structured_report', 'presentation_state'
-    }
+            for letter in letters
+            } == {'no presentation context for SOP class'}
+    assert {letter.origin.split('/')[1]
+            for letter in letters
+            } == {'structured_report', 'presentation_state'}
     assert f'{len(letters)} dead letters in all' in caplog.text
     for key in keys:
         assert f'{key}: a result is a dead letter' in caplog.text
@@ -65,10 +65,9 @@ def test_unsupported_sop_classes_are_dead_letters_and_requeued(
     listing = capsys.readouterr().out
     assert f'{len(letters)} dead letters in {len(keys)} studies' in listing
     first = sorted(keys)[0]
-    assert tool.main([
-        '--spool',
-        str(tmp_path / 'spool'), '--requeue', '--study', first
-    ]) == 0
+    assert tool.main(
+        ['--spool',
+         str(tmp_path / 'spool'), '--requeue', '--study', first]) == 0
     spool = Spool(str(tmp_path / 'spool'))
     requeued = [letter for letter in letters if letter.key == first]
     assert sorted(path for _, path in spool.outbox()) == sorted(
@@ -102,9 +101,9 @@ def test_an_unreadable_result_is_a_dead_letter(phantoms, destination,
     broken.parent.mkdir()
     broken.write_bytes(b'not DICOM')  # first in the outbox
     node = start_node(
-        node_settings(tmp_path / 'spool',
-                      DicomDestination('PACS', HOST, destination.port,
-                                       timeout=5)))
+        node_settings(
+            tmp_path / 'spool',
+            DicomDestination('PACS', HOST, destination.port, timeout=5)))
     assert wait_for(lambda: destination.count() >= len(study) + 2)
     assert wait_for(lambda: not node.spool.outbox())
     [letter] = node.spool.dead_letters()

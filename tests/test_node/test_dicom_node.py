@@ -23,8 +23,8 @@ from pynetdicom import AE
 
 from mmdet_famo.node import (DicomDestination, FolderDestination,
                              FreeSpaceFloor, Spool)
-from .loopback import (DEFINITE, HOST, SUSPECTED, Destination, free_port,
-                       node_settings, read, send, wait_for)
+from .loopback import (DCMTK, DEFINITE, HOST, SUSPECTED, Destination,
+                       free_port, node_settings, read, send, wait_for)
 
 ROOT = Path(__file__).parents[2]
 TOOL = ROOT / 'tools' / 'infer.py'
@@ -342,21 +342,6 @@ def test_killed_mid_study_and_restarted_processes_it_once(
     assert study[0].PatientID not in text
 
 
-def dcmtk_program(name: str):
-    """The path of dcmtk's ``name`` on PATH, or None. pynetdicom installs
-    apps of the same names (storescu, echoscu) that exit 0 when a store
-    fails, and an activated virtual environment puts them first."""
-    for directory in os.environ.get('PATH', '').split(os.pathsep):
-        path = shutil.which(name, path=directory)
-        if path and '$dcmtk:' in subprocess.run(
-                [path, '--version'], capture_output=True, text=True).stdout:
-            return path
-    return None
-
-
-DCMTK = {name: dcmtk_program(name) for name in ('echoscu', 'storescu')}
-
-
 @pytest.mark.skipif(not all(DCMTK.values()),
                     reason="dcmtk's echoscu and storescu are not installed "
                     '(Debian package dcmtk)')
@@ -431,20 +416,24 @@ def test_command_line_settings(model_files, capsys):
     assert args.port == 11112 and args.idle_seconds == 30
     assert args.allow_caller == ['CR1@10.0.0.7', 'ORTHANC']
     assert args.min_free_space == FreeSpaceFloor(fraction=0.1)
-    args = tool.parse_args(common + ['--out-dir', 'out', '--threshold', '0.5',
-                                     '--bind', '127.0.0.1'])
+    args = tool.parse_args(
+        common +
+        ['--out-dir', 'out', '--threshold', '0.5', '--bind', '127.0.0.1'])
     assert args.min_free_space == FreeSpaceFloor(size=5 * 2**30)
     assert args.allow_caller is None and not args.allow_any_caller
-    for wrong, message in (
-        (['--destination', 'PACS:104', '--threshold', '0.5'], 'AE@HOST:PORT'),
-        (['--threshold', '0.5'], 'required'),
-        (['--out-dir', 'out', '--threshold', '0.5', '--port', '1', '--watch',
-          'in'], 'not allowed with'),
-        (['--out-dir', 'out', '--threshold', '0.5'], 'give --allow-caller'),
-        (['--out-dir', 'out', '--threshold', '0.5', '--allow-any-caller',
-          '--allow-caller', 'CR1'], 'exclude each other'),
-        (['--out-dir', 'out', '--threshold', '0.5', '--min-free-space',
-          '5 apples'], "'5 apples': expected a size")):
+    for wrong, message in (([
+            '--destination', 'PACS:104', '--threshold', '0.5'
+    ], 'AE@HOST:PORT'), (['--threshold', '0.5'], 'required'), ([
+            '--out-dir', 'out', '--threshold', '0.5', '--port', '1', '--watch',
+            'in'
+    ], 'not allowed with'), (['--out-dir', 'out', '--threshold',
+                              '0.5'], 'give --allow-caller'), ([
+                                  '--out-dir', 'out', '--threshold', '0.5',
+                                  '--allow-any-caller', '--allow-caller', 'CR1'
+                              ], 'exclude each other'), ([
+                                  '--out-dir', 'out', '--threshold', '0.5',
+                                  '--min-free-space', '5 apples'
+                              ], "'5 apples': expected a size")):
         with pytest.raises(SystemExit) as error:
             tool.parse_args(common + wrong)
         assert error.value.code == 2

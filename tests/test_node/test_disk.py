@@ -34,8 +34,7 @@ def image(folder: Path, size: int = 64) -> Path:
 
 
 def spool_files(root: Path) -> list:
-    return sorted(p.name for p in (root / 'studies').rglob('*')
-                  if p.is_file())
+    return sorted(p.name for p in (root / 'studies').rglob('*') if p.is_file())
 
 
 def test_floor_parsing_and_check(monkeypatch):
@@ -63,8 +62,9 @@ def test_c_store_refused_below_the_floor_then_taken(tmp_path, monkeypatch):
     path = image(tmp_path)
     free[0] = 4 * 2**30
     status = receiver.handle_store(StoreEvent(path))
-    assert (status.Status, status.ErrorComment) == (
-        0xA700, 'spool below its free-space floor')
+    assert (status.Status,
+            status.ErrorComment) == (0xA700,
+                                     'spool below its free-space floor')
     assert spool_files(tmp_path / 'spool') == [] and spool.keys() == []
     free[0] = 6 * 2**30  # space returns
     assert receiver.handle_store(StoreEvent(path)) == 0x0000
@@ -115,7 +115,9 @@ def test_a_round_that_hits_a_full_disk_runs_again_after_a_back_off(
                     cases=[])
 
     monkeypatch.setattr(processor, 'infer_radiographs', infer)
-    worker = StudyProcessor(spool, None, {}, idle_seconds=0.,
+    worker = StudyProcessor(spool,
+                            None, {},
+                            idle_seconds=0.,
                             poll_seconds=0.02)
     worker.start()
     try:
@@ -199,11 +201,12 @@ def test_a_real_full_disk(small_tmpfs, tmp_path, caplog):
     other = image(tmp_path, size=800)
     assert receiver.handle_store(StoreEvent(other)).Status == 0xA700
     assert spool_files(root) == before
-    assert not [p for p in root.rglob('*') if p.name.startswith(PARTIAL_PREFIX)]
+    assert not [
+        p for p in root.rglob('*') if p.name.startswith(PARTIAL_PREFIX)
+    ]
     assert [spool.state(key).images for key in spool.keys()] == [1]
     ballast.unlink()  # space returns
     receiver.floor = floor
     assert receiver.handle_store(StoreEvent(other)) == 0x0000
-    assert sorted(spool.state(key).state for key in spool.keys()) == [
-        RECEIVING, RECEIVING
-    ]
+    assert sorted(spool.state(key).state
+                  for key in spool.keys()) == [RECEIVING, RECEIVING]

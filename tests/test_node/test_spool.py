@@ -21,7 +21,8 @@ def test_colliding_study_keys_stay_apart(tmp_path, monkeypatch):
     second, _ = spool.store_image('1.2.3.2', '1.2.3.2.1', b'second study')
     assert first == 'study-000000000000'
     assert second.startswith(first) and len(second) == len('study-') + 24
-    state = json.loads((Path(spool.study_dir(first)) / 'state.json').read_text())
+    state = json.loads(
+        (Path(spool.study_dir(first)) / 'state.json').read_text())
     assert state['study_instance_uid'] == '1.2.3.1'
     restarted = Spool(str(tmp_path))
     assert restarted.study_key('1.2.3.2') == second
