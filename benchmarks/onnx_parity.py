@@ -61,8 +61,9 @@ def ground_truth(ann_file: str,
              for image in images])
 
 
-def predictions(predictor, files: List[str]) -> List[Tuple[np.ndarray,
-                                                            np.ndarray]]:
+def predictions(predictor,
+                files: List[str]) -> List[Tuple[np.ndarray, np.ndarray]]:
+    """Boxes and scores of every file; exits on a file that fails."""
     results = []
     for result in predictor(files, progress=True):
         if not hasattr(result, 'bboxes'):

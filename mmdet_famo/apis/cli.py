@@ -107,8 +107,8 @@ def check_model_arguments(parser: argparse.ArgumentParser,
     """Check what :func:`add_model_arguments` added (a usage error,
     exit status 2, otherwise) and set ``args.points``, the
     :class:`OperatingPoints` they name."""
-    names = ('model', ) if args.backend == 'onnxruntime' else ('config',
-                                                                'checkpoint')
+    names = ('model', ) if args.backend == 'onnxruntime' \
+        else ('config', 'checkpoint')
     for name in names:
         if not osp.isfile(getattr(args, name)):
             parser.error(f'{name} {getattr(args, name)} is not a file')
