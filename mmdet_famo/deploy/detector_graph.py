@@ -124,11 +124,14 @@ class DetectorGraph(nn.Module):
             score = cls_score[0].permute(1, 2, 0).reshape(-1).sigmoid()
             delta = bbox_pred[0].permute(1, 2, 0).reshape(-1, 4)
             prior = self.anchors(level, cls_score)
-            k = torch.clamp(torch._shape_as_tensor(score)[0], max=cfg.nms_pre)
-            score, index = score.topk(k)
+            if cfg.nms_pre > 0:  # else every anchor goes on, as in mmdet
+                k = torch.clamp(
+                    torch._shape_as_tensor(score)[0], max=cfg.nms_pre)
+                score, index = score.topk(k)
+                delta, prior = delta[index], prior[index]
             scores.append(score)
-            deltas.append(delta[index])
-            priors.append(prior[index])
+            deltas.append(delta)
+            priors.append(prior)
             levels.append(torch.full_like(score, level))
         scores, levels = torch.cat(scores), torch.cat(levels)
         boxes = self.decode(self.rpn_head.bbox_coder, torch.cat(priors),

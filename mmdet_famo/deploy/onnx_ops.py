@@ -21,6 +21,8 @@ from torch.autograd import Function
 #: The opset the graph is written in: ``RoiAlign``'s
 #: ``coordinate_transformation_mode`` is new in opset 16.
 OPSET = 17
+#: ``max_kept`` meaning no cap (``max_per_img`` of 0 or less in mmdet).
+NO_CAP = 2**31 - 1
 
 
 class RoIAlignFunction(Function):
@@ -99,5 +101,6 @@ def roi_align(features: Tensor, boxes: Tensor, batch_indices: Tensor,
 def nms(boxes: Tensor, scores: Tensor, iou_threshold: float,
         max_kept: int) -> Tensor:
     """Indices of the boxes NMS keeps, highest score first, at most
-    ``max_kept``."""
-    return NMSFunction.apply(boxes, scores, iou_threshold, max_kept)
+    ``max_kept`` (all if it is 0 or less)."""
+    return NMSFunction.apply(boxes, scores, iou_threshold,
+                             max_kept if max_kept > 0 else NO_CAP)

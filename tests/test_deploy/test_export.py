@@ -105,3 +105,43 @@ def test_unsupported_pipeline_is_refused(tmp_path):
         1, dict(type='RandomFlip', prob=0.))
     with pytest.raises(ValueError, match='faster-rcnn_r18_fpn_1xb4-5e'):
         export_onnx(cfg, None, str(tmp_path / 'x.onnx'))
+
+
+def test_uncapped_config_matches_pytorch(tmp_path):
+    """nms_pre and max_per_img of -1 (no cap, MMDetection's meaning) keep
+    every anchor and every box, as the PyTorch model does."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from mmdet.apis import init_detector
+    from mmdet.registry import MODELS
+    from mmdet_famo.apis import build_inference_pipeline
+    from .test_parity import match
+    options = {'model.test_cfg.rpn.nms_pre': -1,
+               'model.test_cfg.rcnn.max_per_img': -1,
+               'model.test_cfg.rcnn.score_thr': 0.}
+    cfg = Config.fromfile(DEMO_CONFIGS[1])
+    cfg.merge_from_dict(options)
+    init_default_scope('mmdet')
+    torch.manual_seed(0)
+    checkpoint = str(tmp_path / 'random.pth')
+    torch.save(dict(state_dict=MODELS.build(cfg.model).state_dict()),
+               checkpoint)
+    out = str(tmp_path / 'uncapped.onnx')
+    export_onnx(cfg, checkpoint, out)
+    model = init_detector(cfg, checkpoint, device='cpu')
+    _, transforms = build_inference_pipeline(model.cfg)
+    image = np.random.RandomState(1).randint(0, 256, (300, 200, 3),
+                                             np.uint8)
+    data = transforms(dict(img=image, img_shape=(300, 200),
+                           ori_shape=(300, 200), img_id=0, img_path=''))
+    with torch.no_grad():
+        sample, = model.test_step(dict(inputs=[data['inputs']],
+                                       data_samples=[data['data_samples']]))
+    expected = sample.pred_instances
+    boxes, scores = OnnxDetector(out, num_threads=1)(image)
+    assert len(expected.scores) > 20  # more than the config's cap of 20
+    ious, differences = match(expected.bboxes.numpy(),
+                              expected.scores.numpy(), boxes, scores)
+    assert ious.min() >= 0.99 and differences.max() <= 1e-3
