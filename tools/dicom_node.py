@@ -152,6 +152,12 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
                         default=60.,
                         help='longest wait between sending attempts while '
                         'the destination is down (default 60)')
+    parser.add_argument(
+        '--retention-hours',
+        type=float,
+        default=24.,
+        help='delete a study (images, results, state) this long after all '
+        'its results were delivered; 0: at once, inf: never (default 24)')
     parser.add_argument('--log-level',
                         default='INFO',
                         choices=('DEBUG', 'INFO', 'WARNING', 'ERROR'))
@@ -159,6 +165,8 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     check_model_arguments(parser, args)
     if args.idle_seconds < 0:
         parser.error('--idle-seconds must be >= 0')
+    if not args.retention_hours >= 0:
+        parser.error('--retention-hours must be >= 0 (or inf)')
     if args.allow_caller and args.allow_any_caller:
         parser.error('--allow-caller and --allow-any-caller exclude each '
                      'other')
@@ -201,7 +209,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                             allowed_callers=args.allow_caller,
                             allow_any_caller=args.allow_any_caller,
                             min_free_space=args.min_free_space,
-                            tls=args.tls)
+                            tls=args.tls,
+                            retention_seconds=3600 * args.retention_hours)
     infer_options = dict(points=args.points,
                          batch_size=args.batch_size,
                          structured_report=True,

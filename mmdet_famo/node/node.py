@@ -61,6 +61,9 @@ class NodeSettings:
             the reserve of MONAI Deploy's Informatics Gateway.
         tls (TlsSettings, optional): Receive over DICOM TLS (the
             destination's own ``tls`` is for sending).
+        retention_seconds (float): Delete a study (images, results, state)
+            this long after all its results were delivered; ``inf`` keeps
+            everything. Defaults to 24 h.
     """
     spool: str
     destination: Union[DicomDestination, FolderDestination, None] = None
@@ -78,6 +81,7 @@ class NodeSettings:
     min_free_space: FreeSpaceFloor = field(
         default_factory=lambda: FreeSpaceFloor(size=5 * 2**30))
     tls: Optional[TlsSettings] = None
+    retention_seconds: float = 24 * 3600.
 
 
 class DicomNode:
@@ -116,10 +120,12 @@ class DicomNode:
         self.spool = Spool(settings.spool,
                            retry_delay=settings.initial_delay,
                            max_retry_delay=settings.max_delay)
-        self.sender = ResultSender(self.spool,
-                                   destination,
-                                   initial_delay=settings.initial_delay,
-                                   max_delay=settings.max_delay)
+        self.sender = ResultSender(
+            self.spool,
+            destination,
+            initial_delay=settings.initial_delay,
+            max_delay=settings.max_delay,
+            retention_seconds=settings.retention_seconds)
         self.processor = StudyProcessor(self.spool,
                                         predictor,
                                         infer_options,

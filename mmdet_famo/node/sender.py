@@ -28,6 +28,7 @@ import logging
 import os
 import os.path as osp
 import shutil
+import time
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -191,6 +192,9 @@ class ResultSender(Worker):
         max_refusals (int): Failure answers before a result becomes a dead
             letter.
         per_association (int): Results sent per association.
+        retention_seconds (float): Delete a study this long after its
+            results were all delivered (:meth:`.Spool.purge`; checked at
+            most once a minute); ``inf`` keeps everything.
     """
 
     def __init__(self,
@@ -199,7 +203,8 @@ class ResultSender(Worker):
                  initial_delay: float = 1.,
                  max_delay: float = 60.,
                  max_refusals: int = 5,
-                 per_association: int = 64) -> None:
+                 per_association: int = 64,
+                 retention_seconds: float = float('inf')) -> None:
         super().__init__('famo-sender', initial_delay, max_delay)
         self.spool = spool
         self.destination = destination
@@ -207,12 +212,15 @@ class ResultSender(Worker):
         self.per_association = per_association
         self.refusals: Dict[str, int] = {}
         self.dead_letters = len(spool.dead_letters())
+        self.retention_seconds = retention_seconds
         self._delay = initial_delay
+        self._last_purge = 0.
 
     def step(self) -> float:
         """Send the oldest queued results; the wait before the next pass
         (back-off while the destination is down or refuses)."""
         queued = self.spool.outbox()
+        self._purge()
         if not queued:
             return 1.
         try:
@@ -231,6 +239,21 @@ class ResultSender(Worker):
             return self._back_off()
         self._delay = self.initial_delay
         return 0.
+
+    def _purge(self) -> None:
+        """Delete the studies delivered longer ago than the retention
+        time."""
+        now = time.monotonic()
+        if (self.retention_seconds == float('inf')
+                or now - self._last_purge < min(60., self.retention_seconds)):
+            return
+        self._last_purge = now
+        purged = self.spool.purge(self.retention_seconds)
+        if purged:
+            LOGGER.info(
+                'retention: %d studies delivered %.3g h ago or more deleted '
+                '(%s)', len(purged), self.retention_seconds / 3600,
+                ', '.join(purged))
 
     def _back_off(self) -> float:
         delay, self._delay = self._delay, min(2 * self._delay, self.max_delay)

@@ -54,7 +54,7 @@ import shutil
 import threading
 import time
 from dataclasses import asdict, dataclass, replace
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 from mmdet_famo.atomic_files import (remove_partial_files, sync_folder,
                                      write_atomically)
@@ -88,6 +88,9 @@ class StudyState:
         retries (int): Rounds that hit an ``OSError`` in a row.
         not_before (float): Wall time before which the study is not run
             (the back-off after an ``OSError``).
+        delivered (float): Wall time its outbox was last found empty with
+            the study at rest ('done' or 'failed'); 0 while results may be
+            queued. Retention counts from it.
     """
     state: str = RECEIVING
     round: int = 1
@@ -98,6 +101,7 @@ class StudyState:
     study_instance_uid: str = ''
     retries: int = 0
     not_before: float = 0.
+    delivered: float = 0.
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,10 @@ class Spool:
         self._salt = self._load_salt()
         self._states: Dict[str, StudyState] = {}
         self._writing: Dict[str, int] = {}  # images being written, by key
+        # studies whose outbox may hold results: the sender's scan looks at
+        # these only, not at every study kept
+        self._pending: Set[str] = set()
+        self._changes: Dict[str, int] = {}  # results added, by key
         for key in sorted(os.listdir(self.studies_dir)):
             path = osp.join(self.studies_dir, key, STATE_FILE)
             images = (len(os.listdir(self.images_dir(key))) if osp.isdir(
@@ -158,6 +166,8 @@ class Spool:
                     shutil.rmtree(self.study_dir(key))
                     continue
                 self._states[key] = state
+                if not state.delivered:
+                    self._pending.add(key)
             elif images:  # stopped before its state: an earlier version
                 self._states[key] = StudyState(images=images,
                                                last_image=time.time())
@@ -241,6 +251,7 @@ class Spool:
             if new:
                 state.images += not resent
                 state.last_image = time.time()
+                state.delivered = 0.
                 if state.state == PROCESSING:
                     state.reopened = True
                 elif state.state in (DONE, FAILED):
@@ -317,13 +328,23 @@ class Spool:
             os.replace(work, self._round_dir(key, 'results', round_))
             sync_folder(self.study_dir(key))
         with self._lock:
-            state = replace(self._states[key], retries=0, not_before=0.)
+            state = replace(self._states[key],
+                            retries=0,
+                            not_before=0.,
+                            delivered=0.)
             if state.reopened:
                 state.state, state.round = RECEIVING, state.round + 1
                 state.reopened = False
             else:
                 state.state = DONE
             self._set(key, state)
+            self._results_added(key)
+
+    def _results_added(self, key: str) -> None:
+        """Make the sender look at the study again; call with the lock
+        held."""
+        self._pending.add(key)
+        self._changes[key] = self._changes.get(key, 0) + 1
 
     def fail_round(self, key: str, round_: int, reason: str) -> None:
         """End round ``round_`` as failed with ``reason`` (no identifiers):
@@ -339,6 +360,7 @@ class Spool:
             else:
                 state.state, state.reason = FAILED, reason
             self._set(key, state)
+            self._results_added(key)  # none: to be recorded delivered
 
     def retry_round(self, key: str, round_: int) -> float:
         """Set round ``round_``, interrupted by an ``OSError`` (a full disk),
@@ -403,23 +425,72 @@ class Spool:
 
     def outbox(self) -> List[Tuple[str, str]]:
         """The results still to send, as (study key, file), oldest study
-        first, in file order within a study."""
+        first, in file order within a study. Only the studies that may have
+        some are looked at; one found with none and at rest is recorded as
+        delivered (the start of its retention time) and not looked at
+        again until a round or a re-queued dead letter adds results."""
         with self._lock:
-            order = sorted(self._states,
+            order = sorted(self._pending,
                            key=lambda k: self._states[k].last_image)
+            changes = {key: self._changes.get(key, 0) for key in order}
         queued = []
         for key in order:
             study = self.study_dir(key)
             rounds = sorted((int(name.split('-r')[1]), name)
                             for name in os.listdir(study)
                             if name.startswith('results-r'))
+            found = len(queued)
             for _, name in rounds:
                 for root, dirs, files in os.walk(osp.join(study, name)):
                     dirs.sort()
                     queued.extend(
                         (key, osp.join(root, file)) for file in sorted(files)
                         if file.endswith('.dcm') and not file.startswith('.'))
+            if len(queued) == found:
+                self._delivered(key, changes[key])
         return queued
+
+    def _delivered(self, key: str, change: int) -> None:
+        """Record that the study's outbox is empty, if it is at rest and no
+        results were added since it was looked at (``change``)."""
+        with self._lock:
+            state = self._states.get(key)
+            if (state is not None and state.state in (DONE, FAILED)
+                    and self._changes.get(key, 0) == change
+                    and not self._writing.get(key)):
+                self._set(key, replace(state, delivered=time.time()))
+                self._pending.discard(key)
+
+    def purge(self, retention_seconds: float) -> List[str]:
+        """Delete the studies delivered at least ``retention_seconds`` ago:
+        their folder (images, results, state) and their state in memory,
+        so that nothing of them stays, identifiers or not. A study with
+        dead letters is kept (they wait for the operator); a new image of a
+        purged study starts it afresh, as round 1.
+
+        Returns:
+            list[str]: The keys deleted.
+        """
+        now = time.time()
+        purged = []
+        with self._lock:
+            due = [
+                key for key, state in self._states.items()
+                if state.state in (DONE, FAILED) and state.delivered
+                and now - state.delivered >= retention_seconds
+                and not self._writing.get(key)
+            ]
+            for key in due:
+                if osp.isdir(osp.join(self.study_dir(key), DEAD_LETTERS_DIR)):
+                    continue
+                shutil.rmtree(self.study_dir(key))
+                del self._states[key]
+                self._pending.discard(key)
+                self._changes.pop(key, None)
+                purged.append(key)
+        if purged:
+            sync_folder(self.studies_dir)
+        return purged
 
     def mark_sent(self, key: str, path: str) -> None:
         """Move a sent result out of the outbox."""
@@ -474,6 +545,13 @@ class Spool:
         os.replace(letter.path, path)
         sync_folder(osp.dirname(path))
         os.remove(osp.splitext(letter.path)[0] + '.json')
+        folder = osp.dirname(letter.path)
+        if not os.listdir(folder):
+            os.rmdir(folder)  # no dead letters left: may be purged
+        with self._lock:
+            self._set(letter.key,
+                      replace(self._states[letter.key], delivered=0.))
+            self._results_added(letter.key)
         return path
 
     def _move_result(self, key: str, path: str, folder: str) -> None:
