@@ -16,9 +16,12 @@ C.5.3). A C-STORE is answered (PS3.4 B.2.3):
 
 - 0x0000 once the instance is in the spool, on disk (atomic write + fsync):
   an acknowledged image is never lost;
-- 0xA900 (data set does not match SOP class) when the package's modality
-  rule refuses it (:func:`~mmdet_famo.datasets.modalities.modality_refusal`,
-  the rule of inference: e.g. DX For Processing, or Modality CT, unless that
+- 0xA900 (data set does not match SOP class) when its Image Pixel module
+  cannot be a radiograph's (:func:`pixel_refusal`: several frames, sides
+  beyond :data:`MAX_SIDE`, Pixel Data of another length than Rows x Columns
+  ask), when the package's modality rule refuses it
+  (:func:`~mmdet_famo.datasets.modalities.modality_refusal`, the rule of
+  inference: e.g. DX For Processing, or Modality CT, unless that
   modality is allowed), when its SOP Class UID is not the presentation
   context's, or when it lacks the StudyInstanceUID, SOPInstanceUID or Pixel
   Data;
@@ -59,6 +62,9 @@ ACCEPTED_SOP_CLASSES = (ComputedRadiographyImageStorage,
 #: their decoder is installed.
 COMPRESSED_TRANSFER_SYNTAXES = (JPEGTransferSyntaxes + JPEGLSTransferSyntaxes +
                                 JPEG2000TransferSyntaxes + RLETransferSyntaxes)
+#: The longest side taken, pixels: a 43 cm detector at 100 micrometres has
+#: 4,300; stitched full-leg and spine images reach about 10,000.
+MAX_SIDE = 16384
 SUCCESS = 0x0000
 NOT_AUTHORIZED = 0x0124
 OUT_OF_RESOURCES = 0xA700
@@ -89,16 +95,47 @@ def check_instance(
             if not ds.get(keyword)
         ]
         refusal = modality_refusal(ds, allowed_modalities)
+        if refusal is None and not missing:
+            refusal = pixel_refusal(ds)
     except Exception as error:  # pydicom decodes lazily, here
         return CANNOT_UNDERSTAND, ('cannot decode the data set '
                                    f'({type(error).__name__})')
-    if refusal is not None:
-        return NOT_MATCHING_SOP_CLASS, refusal
     if context_sop_class is not None and sop_class != context_sop_class:
         return NOT_MATCHING_SOP_CLASS, ('SOP Class UID differs from the '
                                         "presentation context's")
+    if refusal is not None:
+        return NOT_MATCHING_SOP_CLASS, refusal
     if missing:
         return NOT_MATCHING_SOP_CLASS, f'no {", ".join(missing)}'
+    return None
+
+
+def pixel_refusal(ds: Dataset) -> Optional[str]:
+    """Why the Image Pixel module of ``ds`` cannot be a projection
+    radiograph, or None. Checked before anything is written, so that no
+    image is acknowledged whose decoding would take unbounded memory (a
+    decompression bomb) or fail: one frame (the CR and DX IODs have no
+    Multi-frame module, PS3.3 A.2, A.26), Rows and Columns from 1 to
+    :data:`MAX_SIDE`, 8 or 16 bits allocated, 1 or 3 samples per pixel,
+    and native (uncompressed) Pixel Data exactly as long as these ask
+    (PS3.5 8.1.1; one byte of padding to an even length)."""
+    rows, columns = ds.get('Rows'), ds.get('Columns')
+    bits, samples = ds.get('BitsAllocated'), ds.get('SamplesPerPixel', 1)
+    frames = int(ds.get('NumberOfFrames') or 1)
+    if not (isinstance(rows, int) and isinstance(columns, int)
+            and 0 < rows <= MAX_SIDE and 0 < columns <= MAX_SIDE):
+        return f'Rows x Columns not within 1 to {MAX_SIDE}'
+    if frames != 1:
+        return 'more than one frame'
+    if bits not in (8, 16) or samples not in (1, 3):
+        return 'Bits Allocated not 8 or 16, or Samples per Pixel not 1 or 3'
+    element = ds['PixelData']
+    if element.is_undefined_length:  # encapsulated: bounded by the above
+        return None
+    expected = rows * columns * samples * bits // 8
+    if len(element.value) not in (expected, expected + 1):
+        return (f'Pixel Data of {len(element.value)} bytes where Rows, '
+                f'Columns and Bits Allocated ask for {expected}')
     return None
 
 

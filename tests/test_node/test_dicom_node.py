@@ -142,7 +142,8 @@ def test_receives_refuses_and_sends_what_infer_reports(phantoms, model_files,
     statuses = send(node.port, studies[:4] + [broken, ct, ct_as_dx])
     statuses += send(node.port, studies[4:] + [for_processing])
 
-    assert statuses[:5] == [0x0000] * 5  # the broken file is acknowledged
+    assert statuses[:4] == [0x0000] * 4
+    assert statuses[4] == 0xA900  # pixel data shorter than Rows x Columns
     assert statuses[5] == -1  # CT Image Storage: context rejected
     assert statuses[6] == 0xA900  # a CT labelled DX: refused by modality
     assert statuses[7:-1] == [0x0000] * (len(studies) - 4)
