@@ -417,24 +417,26 @@ def test_command_line_settings(model_files, capsys):
     assert args.port == 11112 and args.idle_seconds == 30
     assert args.allow_caller == ['CR1@10.0.0.7', 'ORTHANC']
     assert args.min_free_space == FreeSpaceFloor(fraction=0.1)
-    args = tool.parse_args(
-        common +
-        ['--out-dir', 'out', '--threshold', '0.5', '--bind', '127.0.0.1'])
+    local = ['--out-dir', 'out', '--threshold', '0.5', '--bind', '127.0.0.1']
+    args = tool.parse_args(common + local + ['--retention-hours', 'inf'])
     assert args.min_free_space == FreeSpaceFloor(size=5 * 2**30)
     assert args.allow_caller is None and not args.allow_any_caller
-    for wrong, message in (([
-            '--destination', 'PACS:104', '--threshold', '0.5'
-    ], 'AE@HOST:PORT'), (['--threshold', '0.5'], 'required'), ([
-            '--out-dir', 'out', '--threshold', '0.5', '--port', '1', '--watch',
-            'in'
-    ], 'not allowed with'), (['--out-dir', 'out', '--threshold',
-                              '0.5'], 'give --allow-caller'), ([
-                                  '--out-dir', 'out', '--threshold', '0.5',
-                                  '--allow-any-caller', '--allow-caller', 'CR1'
-                              ], 'exclude each other'), ([
-                                  '--out-dir', 'out', '--threshold', '0.5',
-                                  '--min-free-space', '5 apples'
-                              ], "'5 apples': expected a size")):
+    assert args.retention_hours == float('inf') and args.tls is None
+    out = ['--out-dir', 'out', '--threshold', '0.5']
+    wrong_cases = [
+        (['--destination', 'PACS:104', '--threshold', '0.5'], 'AE@HOST:PORT'),
+        (['--threshold', '0.5'], 'required'),
+        (out + ['--port', '1', '--watch', 'in'], 'not allowed with'),
+        (out, 'give --allow-caller'),
+        (out + ['--allow-any-caller', '--allow-caller', 'CR1'],
+         'exclude each other'),
+        (out + ['--min-free-space', '5 apples'], "'5 apples': expected a"),
+        (local + ['--retention-hours', '-1'], 'must be >= 0'),
+        (local + ['--tls-ca', 'ca.pem'], 'TLS needs --tls-cert and --tls-key'),
+        (local + ['--tls-cert', 'missing.pem', '--tls-key', 'key.pem'],
+         'no such file'),
+    ]
+    for wrong, message in wrong_cases:
         with pytest.raises(SystemExit) as error:
             tool.parse_args(common + wrong)
         assert error.value.code == 2
