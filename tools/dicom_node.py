@@ -196,7 +196,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(
         level=args.log_level,
         format='%(asctime)s %(levelname)s %(name)s: %(message)s')
-    predictor = build_predictor(args, args.allow_modality)
+    try:
+        predictor = build_predictor(args, args.allow_modality)
+    except ValueError as error:  # e.g. an ONNX file that is not an export
+        print(f'error: {error}', file=sys.stderr)
+        return 2
     settings = NodeSettings(spool=args.spool,
                             destination=args.destination
                             or FolderDestination(args.out_dir),

@@ -84,7 +84,11 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    predictor = build_predictor(args, args.allow_modality)
+    try:
+        predictor = build_predictor(args, args.allow_modality)
+    except ValueError as error:  # e.g. an ONNX file that is not an export
+        print(f'error: {error}', file=sys.stderr)
+        return 2
     report = infer_radiographs(predictor,
                                args.inputs,
                                args.out_dir,

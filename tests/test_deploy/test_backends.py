@@ -194,3 +194,27 @@ def test_bad_onnx_arguments_are_usage_errors(argv, message, capsys):
         tool.parse_args(argv)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_onnx_file_not_exported_here_is_refused(tmp_path, capsys):
+    """An ONNX model without mmdet-famo's metadata is a usage error that
+    says what to do."""
+    import importlib.util
+
+    import onnx
+    from onnx import TensorProto, helper
+    graph = helper.make_graph(
+        [helper.make_node('Identity', ['x'], ['y'])], 'other',
+        [helper.make_tensor_value_info('x', TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info('y', TensorProto.FLOAT, [1])])
+    other = tmp_path / 'other.onnx'
+    onnx.save(helper.make_model(graph), str(other))
+    spec = importlib.util.spec_from_file_location('infer_tool',
+                                                  'tools/infer.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    assert tool.main([str(other), str(tmp_path), '--out-dir',
+                      str(tmp_path / 'out'), '--threshold', '0.5']) == 2
+    error = capsys.readouterr().err
+    assert 'not an ONNX model exported by mmdet-famo' in error
+    assert 'export_onnx.py' in error
