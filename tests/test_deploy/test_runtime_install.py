@@ -117,7 +117,12 @@ def test_node_on_phantoms_sends_pytorch_findings(runtime_env, famo_model,
             lambda: len(list(out.rglob('*structured_report*.dcm'))) ==
             num_studies and len(list(out.rglob('*.dcm'))) >= num_studies * 2
             + len(files), 180), (tmp_path / 'node.log').read_text()[-3000:]
-        time.sleep(1)  # let the last files of the round land
+        # the last results of a round may still be on their way: wait
+        # until no file has come for 3 s
+        counts = []
+        assert wait_for(
+            lambda: counts.append(len(list(out.rglob('*.dcm')))) or
+            len(counts) > 15 and len(set(counts[-15:])) == 1, 60)
     finally:
         node.send_signal(signal.SIGTERM)
         node.wait(timeout=60)
