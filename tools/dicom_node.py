@@ -158,6 +158,11 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
         default=24.,
         help='delete a study (images, results, state) this long after all '
         'its results were delivered; 0: at once, inf: never (default 24)')
+    parser.add_argument(
+        '--metrics-port',
+        type=int,
+        help='serve Prometheus metrics (/metrics) and a health check '
+        '(/health) on this port of --bind (needs prometheus_client)')
     parser.add_argument('--log-level',
                         default='INFO',
                         choices=('DEBUG', 'INFO', 'WARNING', 'ERROR'))
@@ -214,16 +219,17 @@ def main(argv: Optional[List[str]] = None) -> int:
                             allow_any_caller=args.allow_any_caller,
                             min_free_space=args.min_free_space,
                             tls=args.tls,
-                            retention_seconds=3600 * args.retention_hours)
+                            retention_seconds=3600 * args.retention_hours,
+                            metrics_port=args.metrics_port)
     infer_options = dict(points=args.points,
                          batch_size=args.batch_size,
                          structured_report=True,
                          presentation_state=True,
                          secondary_capture=args.secondary_capture,
                          algorithm=algorithm_of(predictor))
-    try:
+    try:  # an allowed caller's host that does not resolve, no metrics
         node = DicomNode(settings, predictor, infer_options)
-    except ValueError as error:  # the listening address, an allowed caller
+    except (ValueError, ImportError) as error:
         print(f'dicom_node.py: error: {error}', file=sys.stderr)
         return 2
     stopping = threading.Event()

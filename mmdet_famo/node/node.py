@@ -9,6 +9,7 @@ from mmdet_famo.apis import RadiographPredictor
 from .processor import StudyProcessor
 from .receiver import StorageReceiver, parse_allowed_callers
 from .sender import DicomDestination, FolderDestination, ResultSender
+from .metrics import NodeMetrics
 from .space import FreeSpaceFloor
 from .spool import Spool
 from .tls import TlsSettings
@@ -64,6 +65,8 @@ class NodeSettings:
         retention_seconds (float): Delete a study (images, results, state)
             this long after all its results were delivered; ``inf`` keeps
             everything. Defaults to 24 h.
+        metrics_port (int, optional): Serve ``/metrics`` (Prometheus) and
+            ``/health`` on ``host`` at this port (0: a free one).
     """
     spool: str
     destination: Union[DicomDestination, FolderDestination, None] = None
@@ -82,6 +85,7 @@ class NodeSettings:
         default_factory=lambda: FreeSpaceFloor(size=5 * 2**30))
     tls: Optional[TlsSettings] = None
     retention_seconds: float = 24 * 3600.
+    metrics_port: Optional[int] = None
 
 
 class DicomNode:
@@ -117,28 +121,37 @@ class DicomNode:
             destination = replace(destination,
                                   calling_ae_title=settings.ae_title)
         self.settings = settings
+        self.metrics = (None if settings.metrics_port is None else
+                        NodeMetrics())
         self.spool = Spool(settings.spool,
                            retry_delay=settings.initial_delay,
                            max_retry_delay=settings.max_delay)
+        if self.metrics is not None:
+            latency = self.metrics.latency
+            self.spool.on_delivered = lambda state: latency.observe(
+                state.delivered - state.last_image)
         self.sender = ResultSender(
             self.spool,
             destination,
             initial_delay=settings.initial_delay,
             max_delay=settings.max_delay,
-            retention_seconds=settings.retention_seconds)
+            retention_seconds=settings.retention_seconds,
+            metrics=self.metrics)
         self.processor = StudyProcessor(self.spool,
                                         predictor,
                                         infer_options,
                                         settings.idle_seconds,
                                         on_results=self.sender.wake,
                                         poll_seconds=settings.poll_seconds,
-                                        floor=settings.min_free_space)
+                                        floor=settings.min_free_space,
+                                        metrics=self.metrics)
         # the predictor's modality rule: nothing is acknowledged that
         # inference would refuse
         self.allowed_modalities = predictor.allowed_modalities
         self.receiver = None
         self.watcher = None
         self.port = None
+        self.metrics_port = None
 
     def start(self) -> None:
         """Resume what a previous run left, then start serving."""
@@ -172,16 +185,37 @@ class DicomNode:
                 self.allowed_modalities,
                 allowed_callers=self.allowed_callers,
                 floor=self.settings.min_free_space,
-                tls=self.settings.tls)
+                tls=self.settings.tls,
+                metrics=self.metrics)
             self.port = self.receiver.start(self.settings.host,
                                             self.settings.port)
             LOGGER.info('listening as %s on port %d%s', self.settings.ae_title,
                         self.port,
                         '' if self.settings.tls is None else ' (TLS)')
+        if self.metrics is not None:
+            self.metrics_port = self.metrics.serve(self.settings.host,
+                                                   self.settings.metrics_port,
+                                                   self.threads)
+            LOGGER.info('metrics and health check on port %d',
+                        self.metrics_port)
+
+    def threads(self) -> dict:
+        """Whether each of the node's threads runs, by name (the health
+        check)."""
+        alive = dict(processor=self.processor.is_alive(),
+                     sender=self.sender.is_alive())
+        if self.watcher is not None:
+            alive['watcher'] = self.watcher.is_alive()
+        else:
+            alive['receiver'] = self.receiver is not None \
+                and self.receiver.server is not None
+        return alive
 
     def stop(self) -> None:
         """Stop receiving, finish the study in progress, stop sending;
         whatever is left stays in the spool for the next start."""
+        if self.metrics is not None:
+            self.metrics.stop()
         if self.receiver is not None:
             self.receiver.stop()
         if self.watcher is not None:

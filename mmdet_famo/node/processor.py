@@ -25,6 +25,7 @@ import pydicom
 from mmdet_famo.apis import RadiographPredictor, infer_radiographs
 from mmdet_famo.apis.private_logging import (identifiers_kept_out_of_logs,
                                              identifying_values, scrub)
+from .metrics import NodeMetrics
 from .space import FreeSpaceFloor
 from .spool import Spool
 from .worker import Worker, describe_error
@@ -49,6 +50,8 @@ class StudyProcessor(Worker):
         poll_seconds (float): How often idle studies are looked for.
         floor (FreeSpaceFloor, optional): Start no round while the spool's
             disk has less free space than this.
+        metrics (NodeMetrics, optional): Counts the rounds processed and
+            failed.
     """
 
     def __init__(self,
@@ -58,8 +61,10 @@ class StudyProcessor(Worker):
                  idle_seconds: float,
                  on_results: Optional[Callable[[str], None]] = None,
                  poll_seconds: float = 0.2,
-                 floor: Optional[FreeSpaceFloor] = None) -> None:
+                 floor: Optional[FreeSpaceFloor] = None,
+                 metrics: Optional[NodeMetrics] = None) -> None:
         super().__init__('famo-processor', initial_delay=poll_seconds)
+        self.metrics = metrics
         self.spool = spool
         self.predictor = predictor
         self.infer_options = infer_options
@@ -117,10 +122,14 @@ class StudyProcessor(Worker):
             reason = (f'{type(error).__name__}: '
                       f'{scrub(str(error), identifying_values(headers))}')
             self.spool.fail_round(key, round_, reason)
+            if self.metrics is not None:
+                self.metrics.studies_failed.inc()
             LOGGER.error(
                 '%s: round %d failed (%s); marked failed, it runs again '
                 'when a new image of the study comes', key, round_, reason)
             return
+        if self.metrics is not None:
+            self.metrics.studies_processed.inc()
         summary = report['summary']
         LOGGER.info(
             '%s: round %d processed in %.1f s: %d images, %d positive, '

@@ -47,6 +47,7 @@ from pynetdicom import AE, DEFAULT_TRANSFER_SYNTAXES, evt
 from pynetdicom.sop_class import Verification
 
 from mmdet_famo.datasets.modalities import modality_refusal
+from .metrics import NodeMetrics
 from .space import FreeSpaceFloor
 from .spool import Spool
 from .tls import TlsSettings
@@ -210,6 +211,8 @@ class StorageReceiver:
             disk has less free space than this.
         tls (TlsSettings, optional): Listen with DICOM TLS (and mutual TLS
             if it requires client certificates).
+        metrics (NodeMetrics, optional): Counts what is received and
+            refused.
     """
 
     def __init__(self,
@@ -219,9 +222,11 @@ class StorageReceiver:
                  allowed_callers: Optional[Dict[str,
                                                 Optional[Set[str]]]] = None,
                  floor: Optional[FreeSpaceFloor] = None,
-                 tls: Optional[TlsSettings] = None) -> None:
+                 tls: Optional[TlsSettings] = None,
+                 metrics: Optional[NodeMetrics] = None) -> None:
         self.spool = spool
         self.tls = tls
+        self.metrics = metrics
         self.allowed_modalities = tuple(allowed_modalities)
         self.allowed_callers = allowed_callers
         self.floor = floor
@@ -270,6 +275,16 @@ class StorageReceiver:
 
     def handle_store(self, event: evt.Event):
         """Spool one C-STORE's instance, then answer (see the module)."""
+        answer = self._store(event)
+        if self.metrics is not None:
+            if answer == SUCCESS:
+                self.metrics.images_received.inc()
+            else:
+                self.metrics.images_refused.labels(
+                    f'0x{answer.Status:04X}').inc()
+        return answer
+
+    def _store(self, event: evt.Event):
         if not self._authorized(event):
             return failure_status(NOT_AUTHORIZED, 'calling host not allowed')
         if self.floor is not None and self.floor.below(self.spool.root):

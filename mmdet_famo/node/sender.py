@@ -38,6 +38,7 @@ from pynetdicom import AE
 from pynetdicom.status import code_to_category
 
 from mmdet_famo.atomic_files import write_atomically
+from .metrics import NodeMetrics
 from .spool import Spool
 from .tls import TlsSettings
 from .worker import Worker, describe_error
@@ -195,6 +196,8 @@ class ResultSender(Worker):
         retention_seconds (float): Delete a study this long after its
             results were all delivered (:meth:`.Spool.purge`; checked at
             most once a minute); ``inf`` keeps everything.
+        metrics (NodeMetrics, optional): Gauges the queue and the dead
+            letters.
     """
 
     def __init__(self,
@@ -204,7 +207,8 @@ class ResultSender(Worker):
                  max_delay: float = 60.,
                  max_refusals: int = 5,
                  per_association: int = 64,
-                 retention_seconds: float = float('inf')) -> None:
+                 retention_seconds: float = float('inf'),
+                 metrics: Optional[NodeMetrics] = None) -> None:
         super().__init__('famo-sender', initial_delay, max_delay)
         self.spool = spool
         self.destination = destination
@@ -213,6 +217,7 @@ class ResultSender(Worker):
         self.refusals: Dict[str, int] = {}
         self.dead_letters = len(spool.dead_letters())
         self.retention_seconds = retention_seconds
+        self.metrics = metrics
         self._delay = initial_delay
         self._last_purge = 0.
 
@@ -220,6 +225,9 @@ class ResultSender(Worker):
         """Send the oldest queued results; the wait before the next pass
         (back-off while the destination is down or refuses)."""
         queued = self.spool.outbox()
+        if self.metrics is not None:
+            self.metrics.queue_depth.set(len(queued))
+            self.metrics.dead_letters.set(self.dead_letters)
         self._purge()
         if not queued:
             return 1.

@@ -54,7 +54,7 @@ import shutil
 import threading
 import time
 from dataclasses import asdict, dataclass, replace
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Callable, Dict, List, Optional, Set, Tuple
 
 from mmdet_famo.atomic_files import (remove_partial_files, sync_folder,
                                      write_atomically)
@@ -150,6 +150,8 @@ class Spool:
         # these only, not at every study kept
         self._pending: Set[str] = set()
         self._changes: Dict[str, int] = {}  # results added, by key
+        #: Called with a study's state when its results were all delivered.
+        self.on_delivered: Optional[Callable[[StudyState], None]] = None
         for key in sorted(os.listdir(self.studies_dir)):
             path = osp.join(self.studies_dir, key, STATE_FILE)
             images = (len(os.listdir(self.images_dir(key))) if osp.isdir(
@@ -460,6 +462,8 @@ class Spool:
                     and not self._writing.get(key)):
                 self._set(key, replace(state, delivered=time.time()))
                 self._pending.discard(key)
+                if self.on_delivered is not None and state.state == DONE:
+                    self.on_delivered(self._states[key])
 
     def purge(self, retention_seconds: float) -> List[str]:
         """Delete the studies delivered at least ``retention_seconds`` ago:
