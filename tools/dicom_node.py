@@ -35,7 +35,7 @@ from mmdet_famo.apis.cli import (  # noqa: E402
 from mmdet_famo.apis.inference import algorithm_of  # noqa: E402
 from mmdet_famo.node import (  # noqa: E402
     DicomDestination, DicomNode, FolderDestination, FreeSpaceFloor,
-    NodeSettings, TlsSettings)
+    NodeSettings, StowRsDestination, TlsSettings)
 from mmdet_famo.node.node import is_loopback  # noqa: E402
 
 
@@ -126,9 +126,19 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     target.add_argument('--destination',
                         type=parse_destination,
                         help='where results go by C-STORE: AE@HOST:PORT')
+    target.add_argument(
+        '--stow-url',
+        help='where results go by DICOMweb STOW-RS: the service URL, e.g. '
+        'https://pacs.hospital.local/dicom-web (needs dicomweb-client)')
     target.add_argument('--out-dir',
                         help='where results go as files, one folder per '
                         'study')
+    parser.add_argument('--stow-user',
+                        help='HTTP Basic user for --stow-url')
+    parser.add_argument(
+        '--stow-password-file',
+        help="a file holding --stow-user's password (not on the command "
+        'line, where other users see it)')
     parser.add_argument(
         '--secondary-capture',
         action='store_true',
@@ -184,6 +194,19 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
             parser.error(str(error))
     elif args.tls_ca or args.tls_require_client_cert or args.destination_tls:
         parser.error('TLS needs --tls-cert and --tls-key')
+    if (args.stow_user or args.stow_password_file) and not args.stow_url:
+        parser.error('--stow-user and --stow-password-file need --stow-url')
+    if args.stow_url:
+        password = None
+        if args.stow_password_file:
+            try:
+                with open(args.stow_password_file) as file:
+                    password = file.read().strip()
+            except OSError as error:
+                parser.error(f'--stow-password-file '
+                             f'{args.stow_password_file}: {error.strerror}')
+        args.destination = StowRsDestination(args.stow_url, args.stow_user,
+                                             password)
     if args.destination_tls:
         if not args.destination:
             parser.error('--destination-tls needs --destination')

@@ -6,7 +6,7 @@ from .processor import StudyProcessor
 from .receiver import (ACCEPTED_SOP_CLASSES, StorageReceiver, check_instance,
                        decodable_transfer_syntaxes, parse_allowed_callers)
 from .sender import (DestinationUnavailable, DicomDestination,
-                     FolderDestination, ResultSender)
+                     FolderDestination, ResultSender, StowRsDestination)
 from .space import FreeSpaceFloor
 from .spool import DeadLetter, Spool, StudyState
 from .tls import TlsSettings
@@ -17,6 +17,7 @@ __all__ = [
     'ACCEPTED_SOP_CLASSES', 'DeadLetter', 'DestinationUnavailable',
     'DicomDestination', 'DicomNode', 'FolderDestination', 'FolderWatcher',
     'FreeSpaceFloor', 'NodeSettings', 'ResultSender', 'Spool',
-    'StorageReceiver', 'StudyProcessor', 'StudyState', 'TlsSettings', 'Worker',
+    'StorageReceiver', 'StowRsDestination', 'StudyProcessor', 'StudyState',
+    'TlsSettings', 'Worker',
     'check_instance', 'decodable_transfer_syntaxes', 'parse_allowed_callers'
 ]

@@ -8,7 +8,8 @@ from typing import List, Optional, Union
 from mmdet_famo.apis import RadiographPredictor
 from .processor import StudyProcessor
 from .receiver import StorageReceiver, parse_allowed_callers
-from .sender import DicomDestination, FolderDestination, ResultSender
+from .sender import (DicomDestination, FolderDestination, ResultSender,
+                     StowRsDestination)
 from .metrics import NodeMetrics
 from .space import FreeSpaceFloor
 from .spool import Spool
@@ -46,8 +47,8 @@ class NodeSettings:
             listening.
         settle_seconds (float): A watched file is taken once unchanged for
             this long. Defaults to 2.
-        destination (DicomDestination | FolderDestination, optional):
-            Where results go; required.
+        destination (DicomDestination | StowRsDestination |
+            FolderDestination, optional): Where results go; required.
         idle_seconds (float): A study is processed once no image of it has
             come for this long. Defaults to 30.
         initial_delay (float): First retry delay of the sender, seconds.
@@ -69,7 +70,8 @@ class NodeSettings:
             ``/health`` on ``host`` at this port (0: a free one).
     """
     spool: str
-    destination: Union[DicomDestination, FolderDestination, None] = None
+    destination: Union[DicomDestination, FolderDestination,
+                       StowRsDestination, None] = None
     ae_title: str = 'FAMO'
     host: str = '0.0.0.0'
     port: int = 11112
@@ -102,10 +104,12 @@ class DicomNode:
 
     def __init__(self, settings: NodeSettings, predictor: RadiographPredictor,
                  infer_options: dict) -> None:
-        if not isinstance(settings.destination,
-                          (DicomDestination, FolderDestination)):
+        destinations = (DicomDestination, FolderDestination,
+                        StowRsDestination)
+        if not isinstance(settings.destination, destinations):
             raise ValueError('the node needs a destination: a '
-                             'DicomDestination or a FolderDestination')
+                             'DicomDestination, StowRsDestination or '
+                             'FolderDestination')
         self.allowed_callers = (None if settings.allowed_callers is None else
                                 parse_allowed_callers(
                                     settings.allowed_callers))

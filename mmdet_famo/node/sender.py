@@ -29,7 +29,7 @@ import os
 import os.path as osp
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from pydicom import dcmread
@@ -164,6 +164,61 @@ class FolderDestination:
             write_atomically(osp.join(target, _flat_name(path)),
                              lambda partial: shutil.copyfile(path, partial))
             outcome(key, path, SENT, 'copied')
+
+
+@dataclass(frozen=True)
+class StowRsDestination:
+    """A DICOMweb origin server: results are stored by STOW-RS (PS3.18
+    10.5), one instance per request, through ``dicomweb-client``.
+
+    Args:
+        url (str): The service's base URL (e.g.
+            ``https://pacs.hospital.local/dicom-web``).
+        username (str, optional): HTTP Basic authentication user.
+        password (str, optional): Its password.
+        timeout (float): Seconds for each request.
+    """
+    url: str
+    username: Optional[str] = None
+    password: Optional[str] = field(default=None, repr=False)
+    timeout: float = 30.
+
+    def send(self, results: Sequence[Tuple[str, str]],
+             outcome: Outcome) -> None:
+        """STOW-RS ``results`` one by one: 200 or 202 (a warning) is sent;
+        another 4xx a refusal (PS3.18 10.5.3: 400 bad request, 409 conflict
+        with failed instances, 415 unsupported media type); 5xx or no answer
+        means the destination is unavailable.
+
+        Raises:
+            DestinationUnavailable: No connection, a server error.
+        """
+        # optional (the node-dicomweb extra): imported only when used
+        import requests
+        from dicomweb_client import DICOMwebClient
+        session = requests.Session()
+        if self.username is not None:
+            session.auth = (self.username, self.password or '')
+        client = DICOMwebClient(self.url, session=session,
+                                timeout=self.timeout)
+        for key, path in results:
+            try:
+                ds = dcmread(path)
+            except Exception as error:
+                outcome(key, path, UNDELIVERABLE,
+                        f'unreadable ({describe_error(error)})')
+                continue
+            try:
+                client.store_instances([ds])
+            except requests.HTTPError as error:
+                status = error.response.status_code
+                if status >= 500 or status in (401, 403, 407, 429):
+                    raise DestinationUnavailable(f'HTTP {status}')
+                outcome(key, path, REFUSED, f'HTTP {status}')
+                continue
+            except requests.RequestException as error:
+                raise DestinationUnavailable(type(error).__name__)
+            outcome(key, path, SENT, 'stored')
 
 
 def _no_context(sop_class: str) -> str:

@@ -22,7 +22,7 @@ from pydicom.uid import (DigitalXRayImageStorageForPresentation,
 from pynetdicom import AE
 
 from mmdet_famo.node import (DicomDestination, FolderDestination,
-                             FreeSpaceFloor, Spool)
+                             FreeSpaceFloor, Spool, StowRsDestination)
 from .loopback import (DCMTK, DEFINITE, HOST, SUSPECTED, Destination,
                        free_port, node_settings, read, send, wait_for)
 
@@ -399,7 +399,7 @@ def test_folder_watcher_feeds_the_same_processor(phantoms, start_node,
           for f in study}
 
 
-def test_command_line_settings(model_files, capsys):
+def test_command_line_settings(model_files, capsys, tmp_path):
     spec = importlib.util.spec_from_file_location(
         'dicom_node_tool', ROOT / 'tools' / 'dicom_node.py')
     tool = importlib.util.module_from_spec(spec)
@@ -422,6 +422,16 @@ def test_command_line_settings(model_files, capsys):
     assert args.min_free_space == FreeSpaceFloor(size=5 * 2**30)
     assert args.allow_caller is None and not args.allow_any_caller
     assert args.retention_hours == float('inf') and args.tls is None
+    password = tmp_path / 'password'
+    password.write_text('secret\n')
+    args = tool.parse_args(common + local[2:] + [
+        '--stow-url', 'https://pacs/dicom-web', '--stow-user', 'famo',
+        '--stow-password-file',
+        str(password)
+    ])
+    assert args.destination == StowRsDestination('https://pacs/dicom-web',
+                                                 'famo', 'secret')
+    assert 'secret' not in repr(args.destination)
     out = ['--out-dir', 'out', '--threshold', '0.5']
     wrong_cases = [
         (['--destination', 'PACS:104', '--threshold', '0.5'], 'AE@HOST:PORT'),
@@ -432,6 +442,7 @@ def test_command_line_settings(model_files, capsys):
          'exclude each other'),
         (out + ['--min-free-space', '5 apples'], "'5 apples': expected a"),
         (local + ['--retention-hours', '-1'], 'must be >= 0'),
+        (local + ['--stow-user', 'famo'], 'need --stow-url'),
         (local + ['--tls-ca', 'ca.pem'], 'TLS needs --tls-cert and --tls-key'),
         (local + ['--tls-cert', 'missing.pem', '--tls-key', 'key.pem'],
          'no such file'),

@@ -1,0 +1,52 @@
+"""DICOMweb STOW-RS as the destination: the node stores its results into
+Orthanc's DICOMweb plugin, where they are filed in the source study; while
+the server cannot be reached they stay queued."""
+import urllib.error
+
+import pytest
+
+from mmdet_famo.node import StowRsDestination
+from .loopback import free_port, node_settings, read, send, wait_for
+from .test_orthanc import MODALITY, results_in, value
+
+pytest.importorskip('dicomweb_client',
+                    reason='dicomweb-client is not installed (the '
+                    'node-dicomweb extra)')
+
+
+def test_results_stored_into_orthanc_by_stow_rs(orthanc, phantoms,
+                                                start_node, tmp_path):
+    node = start_node(
+        node_settings(tmp_path / 'spool',
+                      StowRsDestination(f'{orthanc.url}/dicom-web',
+                                        timeout=10)))
+    study = read([f for f in phantoms.files if '/PH0001/' in str(f)])
+    assert send(node.port, study) == [0x0000] * len(study)
+    uid = study[0].StudyInstanceUID
+
+    def filed() -> list:
+        try:
+            return sorted(
+                value(item, MODALITY) for item in results_in(orthanc, uid))
+        except urllib.error.HTTPError:  # 404: no instance of it yet
+            return []
+
+    assert wait_for(lambda: filed().count('OT') == len(study), 120)
+    assert wait_for(lambda: not node.spool.outbox())
+    assert filed().count('SR') == 1 and 'PR' in filed()
+    assert not node.spool.dead_letters()
+
+
+def test_unreachable_stow_server_queues_results(phantoms, start_node,
+                                                tmp_path, caplog):
+    node = start_node(
+        node_settings(tmp_path / 'spool',
+                      StowRsDestination(f'http://127.0.0.1:{free_port()}',
+                                        timeout=2)))
+    study = read([f for f in phantoms.files if '/PH0001/' in str(f)])
+    assert send(node.port, study) == [0x0000] * len(study)
+    assert wait_for(
+        lambda: 'destination unavailable (ConnectionError)' in caplog.text,
+        60)
+    assert len(node.spool.outbox()) >= len(study) + 2
+    assert not node.spool.dead_letters()
