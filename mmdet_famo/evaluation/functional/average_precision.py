@@ -10,7 +10,6 @@ import warnings
 from typing import Sequence
 
 import numpy as np
-from sklearn.exceptions import UndefinedMetricWarning
 
 from .box_matching import match_detections
 
@@ -39,6 +38,9 @@ def average_precision(scores: np.ndarray, is_tp: np.ndarray,
     """
     is_tp = np.atleast_2d(np.asarray(is_tp, dtype=bool))
     if num_gts == 0:
+        # scikit-learn (and SciPy with it) only for the warning's category:
+        # the runtime install imports this module and has neither
+        from sklearn.exceptions import UndefinedMetricWarning
         warnings.warn(
             'AP is undefined without ground-truth fractures; '
             'returning nan', UndefinedMetricWarning)

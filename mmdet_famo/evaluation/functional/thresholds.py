@@ -11,7 +11,6 @@ import warnings
 from typing import Optional, Tuple
 
 import numpy as np
-from sklearn.exceptions import UndefinedMetricWarning
 
 
 def _positives_at(labels: np.ndarray, scores: np.ndarray,
@@ -44,6 +43,9 @@ def _counts(labels: np.ndarray, scores: np.ndarray,
             labels, scores, candidates)
         return candidates, true_positives, false_positives, \
             num_positive, len(labels) - num_positive
+    # scikit-learn (and SciPy with it) only for the warning's category:
+    # the runtime install imports this module and has neither
+    from sklearn.exceptions import UndefinedMetricWarning
     warnings.warn(f'{what} needs {reason}; returning nan',
                   UndefinedMetricWarning)
     return None
