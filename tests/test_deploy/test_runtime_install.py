@@ -33,14 +33,16 @@ def runtime_requirements() -> list:
 @pytest.fixture(scope='module')
 def runtime_env(tmp_path_factory):
     """A new virtual environment with the package (no dependencies) and
-    the ``runtime`` extra; its python and the set-up time."""
+    the ``runtime`` extra, from wheels only (no compiler); its python and
+    the set-up time."""
     folder = tmp_path_factory.mktemp('runtime_env')
     start = time.perf_counter()
     venv.create(folder, with_pip=True)
     python = str(folder / 'bin' / 'python')
     pip = [python, '-m', 'pip', 'install', '--quiet']
     for command in (pip + ['--no-deps', str(ROOT)],
-                    pip + runtime_requirements()):
+                    pip + ['--only-binary', ':all:'] +
+                    runtime_requirements()):
         result = subprocess.run(command, capture_output=True, text=True,
                                 timeout=900)
         assert result.returncode == 0, result.stderr[-3000:]
@@ -50,10 +52,9 @@ def runtime_env(tmp_path_factory):
     return python, seconds
 
 
-#: Not installed by the runtime extra: the training stack, and the
-#: statistics of evaluation and analysis (SciPy, scikit-learn, statsmodels)
-#: and COCO masks, which the runtime modules import only inside the
-#: functions that need them.
+#: Not installed by the runtime extra: the training stack, and what only
+#: evaluation and analysis use (SciPy, scikit-learn, statsmodels and
+#: pycocotools), which no runtime module imports.
 ABSENT = ('torch', 'mmcv', 'mmdet', 'scipy', 'sklearn', 'statsmodels',
           'pycocotools')
 #: Installed (MMEngine requires it) but not imported by the runtime modules.
