@@ -7,5 +7,8 @@ setup:
 demo: setup
 	.venv/bin/python tools/demo.py
 
+# The tests run in as many processes as there are cores (pytest-xdist): most
+# of their time is subprocesses importing torch and MMDetection, and
+# external tools (PixelMed, Orthanc) waiting.
 test: setup
-	.venv/bin/python -m pytest tests -q
+	.venv/bin/python -m pytest tests -q -n auto

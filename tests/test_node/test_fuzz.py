@@ -109,6 +109,10 @@ def chunked_sending():
     _config.STORE_SEND_CHUNKED_DATASET = previous
 
 
+# pydicom warns, rightly, about the mutated values it decodes.
+@pytest.mark.filterwarnings(
+    'ignore:The value length .* exceeds the maximum length:UserWarning')
+@pytest.mark.filterwarnings('ignore:Invalid value for VR:UserWarning')
 def test_mutated_instances_are_refused_and_the_node_keeps_serving(
         tmp_path, chunked_sending):
     rng = random.Random(0)
