@@ -29,7 +29,8 @@ warnings.filterwarnings('ignore', 'pkg_resources is deprecated')
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
-from mmdet_famo.utils.steps import Step, run_steps  # noqa: E402
+from mmdet_famo.utils.steps import (Step, run_comparison,  # noqa: E402
+                                    run_steps)
 # Two phantom sets of different patients. Evaluation: 420 patients (about
 # 1,300 images, 530 studies), half the studies fracture-free as in a
 # clinic; the test set holds about 400 cases (170 fractured, 226
@@ -150,19 +151,9 @@ def main():
         run_steps(*train_steps)
     run_steps(*test_steps)
 
-    report_dir = osp.join(work_dir, 'report')
-    run_steps(Step('compare FAMO with the baseline', [
-        python, 'tools/analysis/compare.py',
-        osp.join(work_dir, 'famo', 'test'),
-        osp.join(work_dir, 'baseline', 'test'), '--out-dir', report_dir,
-        '--names', 'FAMO', 'Baseline', '--note', PHANTOM_NOTE, '--work-dirs',
-        osp.join(work_dir, 'famo'),
-        osp.join(work_dir, 'baseline')
-    ], osp.join(work_dir, 'compare.log')))
-    with open(osp.join(work_dir, 'compare.log')) as log:
-        print(log.read())
+    report = run_comparison(work_dir, PHANTOM_NOTE)
     print(f'Demo finished in {(time.time() - start) / 60:.1f} min. '
-          f'Report: {osp.join(report_dir, "report.md")}')
+          f'Report: {report}')
 
 
 if __name__ == '__main__':

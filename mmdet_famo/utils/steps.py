@@ -105,3 +105,21 @@ def run_steps(*steps: Step) -> None:
                           f'see {step.log_file}')
     if failed:
         sys.exit('\n'.join(failed))
+
+
+def run_comparison(work_dir: str, note: str) -> str:
+    """Compare the test runs of ``work_dir/famo`` and ``work_dir/baseline``
+    (``tools/analysis/compare.py``, with both learning curves), print its
+    summary and return the report's path."""
+    report_dir = os.path.join(work_dir, 'report')
+    log_file = os.path.join(work_dir, 'compare.log')
+    models = [os.path.join(work_dir, model) for model in ('famo', 'baseline')]
+    run_steps(Step('compare FAMO with the baseline', [
+        sys.executable, 'tools/analysis/compare.py',
+        *[os.path.join(model, 'test') for model in models],
+        '--out-dir', report_dir, '--names', 'FAMO', 'Baseline',
+        '--note', note, '--work-dirs', *models
+    ], log_file))
+    with open(log_file) as log:
+        print(log.read())
+    return os.path.join(report_dir, 'report.md')
