@@ -68,14 +68,13 @@ def write_training_set(annotations: str, fracture_free: int,
                        seed: int) -> None:
     """``train_enriched.json``: the training split's fractured images and
     ``fracture_free`` of its fracture-free ones."""
+    from mmdet_famo.atomic_files import write_atomically
     from mmdet_famo.datasets.splits import fracture_enriched_subset
     with open(osp.join(annotations, 'train.json')) as file:
         coco = json.load(file)
     subset = fracture_enriched_subset(coco, fracture_free, seed)
-    partial = osp.join(annotations, TRAINING_SET + '.partial')
-    with open(partial, 'w') as file:
-        json.dump(subset, file)
-    os.replace(partial, osp.join(annotations, TRAINING_SET))
+    write_atomically(
+        osp.join(annotations, TRAINING_SET), json.dumps(subset).encode())
 
 
 def data_options(fracatlas: str, annotations: str) -> list:
