@@ -154,9 +154,9 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument(
         '--idle-seconds',
         type=float,
-        default=30.,
+        default=60.,
         help='process a study once no image of it has come for this long '
-        '(default 30)')
+        '(default 60, as Orthanc\'s StableAge)')
     parser.add_argument('--retry-max-seconds',
                         type=float,
                         default=60.,

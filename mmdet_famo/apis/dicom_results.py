@@ -7,9 +7,10 @@ A DICOM node (``tools/dicom_node.py``) sends these files back to the PACS;
 import functools
 import logging
 import os.path as osp
-from typing import Dict, List, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence
 
 from mmengine.logging import print_log
+from pydicom import Dataset
 from pydicom.uid import generate_uid
 
 from mmdet_famo.evaluation.operating_points import OperatingPoints
@@ -33,7 +34,8 @@ def write_dicom_results(
     out_dir: str,
     points: OperatingPoints,
     algorithm: AlgorithmInfo,
-    which: Sequence[str] = STUDY_RESULTS
+    which: Sequence[str] = STUDY_RESULTS,
+    replaces: Optional[Mapping[str, Sequence[Dataset]]] = None
 ) -> Dict[int, Dict[str, List[str]]]:
     """Write the SR and presentation states of each DICOM study.
 
@@ -61,6 +63,10 @@ def write_dicom_results(
         points (OperatingPoints): The suspected and definite points.
         algorithm (AlgorithmInfo): The model's identity.
         which (Sequence[str]): Kinds to write, of :data:`STUDY_RESULTS`.
+        replaces (Mapping[str, Sequence[Dataset]], optional): Per
+            StudyInstanceUID, the earlier SRs that the study's new SR
+            replaces (a study that came in pieces, run again with its late
+            images: :func:`~.structured_report.build_structured_report`).
 
     Returns:
         dict[int, dict[str, list[str]]]: Per case number, per kind, the
@@ -94,8 +100,15 @@ def write_dicom_results(
             objects.append(
                 ('structured_report',
                  osp.join(STRUCTURED_REPORT_DIR, f'{name}.dcm'),
-                 functools.partial(build_structured_report, case, name,
-                                   sources, findings, points, algorithm)))
+                 functools.partial(build_structured_report,
+                                   case,
+                                   name,
+                                   sources,
+                                   findings,
+                                   points,
+                                   algorithm,
+                                   replaces=(replaces or {}).get(
+                                       sources[0].StudyInstanceUID, ()))))
         if 'presentation_state' in which:
             groups = [
                 group for group in display_groups(sources)

@@ -6,12 +6,13 @@ import logging
 import os
 import os.path as osp
 import time
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 import cv2
 import numpy as np
 from mmengine.fileio import dump
 from mmengine.logging import print_log
+from pydicom import Dataset
 from pydicom.uid import generate_uid
 
 from mmdet_famo.evaluation.operating_points import (OperatingPoints,
@@ -41,7 +42,10 @@ def infer_radiographs(predictor: BasePredictor,
                       include_identifiers: bool = False,
                       progress: bool = False,
                       model: Optional[dict] = None,
-                      algorithm: Optional[AlgorithmInfo] = None) -> dict:
+                      algorithm: Optional[AlgorithmInfo] = None,
+                      replaces: Optional[Mapping[str,
+                                                 Sequence[Dataset]]] = None
+                      ) -> dict:
     """Run ``predictor`` on the radiographs of ``inputs`` and write the
     outputs into ``out_dir``.
 
@@ -98,6 +102,9 @@ def infer_radiographs(predictor: BasePredictor,
         algorithm (AlgorithmInfo, optional): The model's identity for the
             SR; by default from ``model``'s config and checkpoint files, or
             from the predictor's.
+        replaces (Mapping[str, Sequence[Dataset]], optional): Per
+            StudyInstanceUID, earlier SRs that the study's new SR replaces
+            (:func:`~.dicom_results.write_dicom_results`).
 
     Returns:
         dict: The report.
@@ -131,8 +138,8 @@ def infer_radiographs(predictor: BasePredictor,
                   level=logging.WARNING)
     cases = group_cases(predictions)
     study_outputs = write_dicom_results(cases, out_dir, points, algorithm,
-                                        study_results) if study_results \
-        else {}
+                                        study_results,
+                                        replaces) if study_results else {}
     report = build_report(cases,
                           failures,
                           points,

@@ -154,7 +154,8 @@ def build_structured_report(case: Case,
                             algorithm: AlgorithmInfo,
                             series_instance_uid: Optional[str] = None,
                             sop_instance_uid: Optional[str] = None,
-                            instance_number: int = 1
+                            instance_number: int = 1,
+                            replaces: Sequence[Dataset] = ()
                             ) -> hd.sr.ComprehensiveSR:
     """The Comprehensive SR of ``case``'s findings (see the module).
 
@@ -170,6 +171,11 @@ def build_structured_report(case: Case,
         series_instance_uid (str, optional): Defaults to a new UID.
         sop_instance_uid (str, optional): Defaults to a new UID.
         instance_number (int): In its series. Defaults to 1.
+        replaces (Sequence[Dataset]): Earlier SRs of the study that this
+            one replaces (their SOP Class, SOP Instance, Series and Study
+            UIDs suffice): listed in its Predecessor Documents Sequence
+            (PS3.3 C.17.2.1), so that a viewer shows the new version in
+            their place. Defaults to none.
 
     Returns:
         highdicom.sr.ComprehensiveSR: The SR, not yet saved.
@@ -222,6 +228,7 @@ def build_structured_report(case: Case,
         series_number=STRUCTURED_REPORT_SERIES_NUMBER,
         sop_instance_uid=sop_instance_uid or generate_uid(),
         instance_number=instance_number,
+        previous_versions=list(replaces) or None,
         manufacturer=MANUFACTURER,
         is_complete=True,
         is_verified=False,

@@ -50,7 +50,8 @@ class NodeSettings:
         destination (DicomDestination | StowRsDestination |
             FolderDestination, optional): Where results go; required.
         idle_seconds (float): A study is processed once no image of it has
-            come for this long. Defaults to 30.
+            come for this long. Defaults to 60 (Orthanc's ``StableAge``; see
+            the node's documentation).
         initial_delay (float): First retry delay of the sender, seconds.
         max_delay (float): Longest retry delay, seconds.
         poll_seconds (float): How often idle studies are looked for.
@@ -77,7 +78,7 @@ class NodeSettings:
     port: int = 11112
     watch: Optional[str] = None
     settle_seconds: float = 2.
-    idle_seconds: float = 30.
+    idle_seconds: float = 60.
     initial_delay: float = 1.
     max_delay: float = 60.
     poll_seconds: float = 0.2

@@ -107,6 +107,7 @@ class StudyProcessor(Worker):
                                            [self.spool.images_dir(key)],
                                            work,
                                            overlays=False,
+                                           replaces=self._replaced(key),
                                            **self.infer_options)
             unwritten = _unwritten_for_lack_of_disk(report)
             if unwritten:
@@ -138,6 +139,13 @@ class StudyProcessor(Worker):
             summary['positive_images'], summary['failures'])
         if self.on_results is not None:
             self.on_results(key)
+
+    def _replaced(self, key: str) -> dict:
+        """The SRs this round's SR replaces, by StudyInstanceUID: those of
+        the study's latest committed round, so that a study that came in
+        pieces has one current version of its results."""
+        reports = self.spool.replaced_reports(key)
+        return {reports[0].StudyInstanceUID: reports} if reports else {}
 
     def _headers(self, key: str) -> List[pydicom.Dataset]:
         """The headers of the study's images (those readable): what its

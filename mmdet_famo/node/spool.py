@@ -28,7 +28,10 @@ raised: its reason is kept in the state, its partial work deleted, and it
 is not run again by itself). A round that hit an ``OSError`` (a full disk)
 is not failed but set back to ``receiving`` and run again after a back-off.
 A new image arriving during or after processing opens round N + 1 over all
-the study's images, after a failure too; a resent identical instance opens
+the study's images, after a failure too, whose structured report replaces
+the latest committed round's (the state keeps that SR's UIDs, read from the
+round's results when it is committed: :meth:`Spool.replaced_reports`); a
+resent identical instance opens
 nothing; a resent instance with other content replaces the copy and is
 processed as a new one. At start-up, a study left ``processing`` is either
 committed (its results folder exists) or run again from scratch (its
@@ -53,8 +56,11 @@ import secrets
 import shutil
 import threading
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Callable, Dict, List, Optional, Set, Tuple
+
+import pydicom
+from pydicom.errors import InvalidDicomError
 
 from mmdet_famo.atomic_files import (remove_partial_files, sync_folder,
                                      write_atomically)
@@ -66,6 +72,10 @@ SENT_DIR = 'sent'
 DEAD_LETTERS_DIR = 'dead-letters'
 RECEIVING, PROCESSING, DONE, FAILED = ('receiving', 'processing', 'done',
                                        'failed')
+#: What the state keeps of a round's structured report: what an item of
+#: the next one's Predecessor Documents Sequence names (PS3.3 C.17.2.1).
+REPORT_UIDS = ('SOPClassUID', 'SOPInstanceUID', 'SeriesInstanceUID',
+               'StudyInstanceUID')
 #: Hex digits of a study key; longer ones are used on a collision.
 KEY_LENGTHS = (12, 24, 64)
 
@@ -91,6 +101,10 @@ class StudyState:
         delivered (float): Wall time its outbox was last found empty with
             the study at rest ('done' or 'failed'); 0 while results may be
             queued. Retention counts from it.
+        reports (list[dict]): The SOP Class, SOP Instance, Series and Study
+            UIDs (:data:`REPORT_UIDS`) of the structured reports of the
+            latest round committed with one: what the next round's report
+            replaces.
     """
     state: str = RECEIVING
     round: int = 1
@@ -102,6 +116,7 @@ class StudyState:
     retries: int = 0
     not_before: float = 0.
     delivered: float = 0.
+    reports: List[Dict[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -322,18 +337,23 @@ class Spool:
     def commit_round(self, key: str, round_: int) -> None:
         """Queue round ``round_``'s results (every file and folder of it
         fsynced, then one rename) and end the round: 'done', or the next
-        round if new images came meanwhile."""
+        round if new images came meanwhile. The structured reports among
+        the results are recorded as those the next round's replace."""
         work = self._round_dir(key, 'work', round_)
+        results = self._round_dir(key, 'results', round_)
         if osp.isdir(work):
             for root, _, _ in os.walk(work, topdown=False):
                 sync_folder(root)  # the files were fsynced as written
-            os.replace(work, self._round_dir(key, 'results', round_))
+            os.replace(work, results)
             sync_folder(self.study_dir(key))
+        reports = _structured_reports(results)
         with self._lock:
             state = replace(self._states[key],
                             retries=0,
                             not_before=0.,
                             delivered=0.)
+            if reports:
+                state.reports = reports
             if state.reopened:
                 state.state, state.round = RECEIVING, state.round + 1
                 state.reopened = False
@@ -341,6 +361,18 @@ class Spool:
                 state.state = DONE
             self._set(key, state)
             self._results_added(key)
+
+    def replaced_reports(self, key: str) -> List[pydicom.Dataset]:
+        """The structured reports that the study's next round replaces
+        (those of its latest round committed with one; none before its
+        first, or after it was purged), as data sets holding their UIDs."""
+        reports = []
+        for uids in self.state(key).reports:
+            report = pydicom.Dataset()
+            for keyword, uid in uids.items():
+                setattr(report, keyword, uid)
+            reports.append(report)
+        return reports
 
     def _results_added(self, key: str) -> None:
         """Make the sender look at the study again; call with the lock
@@ -565,6 +597,29 @@ class Spool:
         relative = osp.relpath(path, study).replace(os.sep, '-')
         os.replace(path, osp.join(target, relative))
         sync_folder(target)
+
+
+def _structured_reports(folder: str) -> List[Dict[str, str]]:
+    """The UIDs (:data:`REPORT_UIDS`) of the structured reports in
+    ``folder`` and below, in file order; other files are skipped, and so
+    are files that cannot be read (the sender sets them aside)."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in sorted(files):
+            if not name.endswith('.dcm') or name.startswith('.'):
+                continue
+            try:
+                header = pydicom.dcmread(
+                    osp.join(root, name),
+                    stop_before_pixels=True,
+                    specific_tags=['Modality', *REPORT_UIDS])
+            except (InvalidDicomError, OSError, ValueError):
+                continue
+            uids = {uid: str(header.get(uid, '')) for uid in REPORT_UIDS}
+            if header.get('Modality') == 'SR' and all(uids.values()):
+                found.append(uids)
+    return found
 
 
 def _read(path: str) -> bytes:

@@ -37,9 +37,36 @@ def infer(predictor, inputs, out, points=EVERY_BOX, **outputs) -> dict:
 
 @pytest.fixture(scope='module')
 def cr_run(predictor, cr_study, tmp_path_factory):
+    """The real CR study, as a second version: its SR replaces an earlier
+    one (so that the validators check a Predecessor Documents Sequence)."""
     out = tmp_path_factory.mktemp('cr_results')
-    report = infer(predictor, cr_study, out)
-    return SimpleNamespace(out=out, report=report, case=report['cases'][0])
+    earlier = pydicom.Dataset()
+    earlier.StudyInstanceUID = pydicom.dcmread(cr_study[0]).StudyInstanceUID
+    earlier.SeriesInstanceUID = pydicom.uid.generate_uid()
+    earlier.SOPInstanceUID = pydicom.uid.generate_uid()
+    earlier.SOPClassUID = pydicom.uid.ComprehensiveSRStorage
+    report = infer(predictor,
+                   cr_study,
+                   out,
+                   replaces={earlier.StudyInstanceUID: [earlier]})
+    return SimpleNamespace(out=out,
+                           report=report,
+                           case=report['cases'][0],
+                           replaced=earlier)
+
+
+def test_a_new_version_names_the_report_it_replaces(cr_run):
+    path, = cr_run.case['structured_report']
+    [study] = pydicom.dcmread(cr_run.out / path).PredecessorDocumentsSequence
+    [series] = study.ReferencedSeriesSequence
+    [instance] = series.ReferencedSOPSequence
+    earlier = cr_run.replaced
+    assert (study.StudyInstanceUID, series.SeriesInstanceUID,
+            instance.ReferencedSOPClassUID,
+            instance.ReferencedSOPInstanceUID) == (earlier.StudyInstanceUID,
+                                                   earlier.SeriesInstanceUID,
+                                                   earlier.SOPClassUID,
+                                                   earlier.SOPInstanceUID)
 
 
 def test_views_of_different_sizes_get_a_presentation_state_each(cr_run,

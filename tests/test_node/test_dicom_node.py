@@ -224,6 +224,51 @@ def test_destination_down_then_back_loses_nothing(phantoms, start_node,
     }
 
 
+def test_a_late_image_gives_a_new_version_that_replaces_the_first(
+        phantoms, destination, start_node, tmp_path):
+    """A study that comes in pieces: the late view's round covers every
+    view, and its SR names the first round's SR as its predecessor
+    (Predecessor Documents Sequence, PS3.3 C.17.2.1), in this study."""
+    node = start_node(node_settings(tmp_path / 'spool',
+                                    pacs(destination.port)))
+    study = read([f for f in phantoms.files if '/PH0001/' in str(f)])
+    assert len(study) >= 2
+    assert send(node.port, study[:-1]) == [0x0000] * (len(study) - 1)
+    assert wait_for(lambda: len(received_of(destination, 'SR')) == 1)
+    assert send(node.port, study[-1:]) == [0x0000]
+    assert wait_for(lambda: len(received_of(destination, 'SR')) == 2)
+    assert wait_for(lambda: not node.spool.outbox())
+
+    first, second = received_of(destination, 'SR')
+    assert 'PredecessorDocumentsSequence' not in first
+    [predecessor] = second.PredecessorDocumentsSequence
+    assert predecessor.StudyInstanceUID == study[0].StudyInstanceUID
+    [series] = predecessor.ReferencedSeriesSequence
+    assert series.SeriesInstanceUID == first.SeriesInstanceUID
+    [instance] = series.ReferencedSOPSequence
+    assert (instance.ReferencedSOPClassUID,
+            instance.ReferencedSOPInstanceUID) == (first.SOPClassUID,
+                                                   first.SOPInstanceUID)
+
+    def evidence(report):
+        return {
+            item.ReferencedSOPInstanceUID
+            for study_item in report.CurrentRequestedProcedureEvidenceSequence
+            for series_item in study_item.ReferencedSeriesSequence
+            for item in series_item.ReferencedSOPSequence
+        }
+
+    views = {ds.SOPInstanceUID for ds in study}
+    assert evidence(first) == views - {study[-1].SOPInstanceUID}
+    assert evidence(second) == views
+    # the second round's Secondary Captures cover every view again
+    assert sources(destination) == views
+    # a third version would replace the second, not the first
+    assert node.spool.replaced_reports(
+        node.spool.study_key(study[0].StudyInstanceUID)
+    )[0].SOPInstanceUID == second.SOPInstanceUID
+
+
 def test_results_refused_five_times_are_dead_letters(phantoms, start_node,
                                                      tmp_path, caplog):
     refusing = Destination(status=0xA700).start()  # out of resources
@@ -414,7 +459,7 @@ def test_command_line_settings(model_files, capsys, tmp_path):
     assert args.destination == DicomDestination('PACS', '10.0.0.5', 104)
     assert (args.points.suspected.threshold,
             args.points.definite.threshold) == (0.3, 0.6)
-    assert args.port == 11112 and args.idle_seconds == 30
+    assert args.port == 11112 and args.idle_seconds == 60
     assert args.allow_caller == ['CR1@10.0.0.7', 'ORTHANC']
     assert args.min_free_space == FreeSpaceFloor(fraction=0.1)
     local = ['--out-dir', 'out', '--threshold', '0.5', '--bind', '127.0.0.1']
