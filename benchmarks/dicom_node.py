@@ -53,19 +53,19 @@ from pynetdicom.presentation import build_context
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from inference_latency import (
-    DEMO_CONFIG,  # noqa: E402
+from inference_latency import (  # noqa: E402
+    DEMO_CONFIG,
     save_random_checkpoint)
-from mmdet_famo.apis import (
-    RadiographPredictor,  # noqa: E402
+from mmdet_famo.apis import (  # noqa: E402
+    RadiographPredictor,
     find_radiographs,
     infer_radiographs)
-from mmdet_famo.node import (
+from mmdet_famo.node import (  # noqa: E402
     DicomDestination,
-    DicomNode,  # noqa: E402
+    DicomNode,
     NodeSettings)
-from mmdet_famo.phantom import (
-    PhantomConfig,  # noqa: E402
+from mmdet_famo.phantom import (  # noqa: E402
+    PhantomConfig,
     generate_phantom_dataset)
 
 COMMAND = 'python benchmarks/dicom_node.py'
@@ -129,10 +129,11 @@ def send_studies(port: int, studies: List[List[str]], last_image: Dict[str,
     another, a study per association, one every ``pace`` seconds at most;
     notes when each study's last image was acknowledged."""
     time.sleep(delay)
-    for number, paths in enumerate(studies):
-        if number:
-            time.sleep(max(0., start + pace - time.perf_counter()))
-        start = time.perf_counter()
+    started = None  # the previous study's start
+    for paths in studies:
+        if started is not None:
+            time.sleep(max(0., started + pace - time.perf_counter()))
+        started = time.perf_counter()
         datasets = [pydicom.dcmread(path) for path in paths]
         ae = AE(ae_title='MODALITY')
         ae.requested_contexts = [

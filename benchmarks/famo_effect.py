@@ -9,7 +9,8 @@ standard deviation across seeds, and the paired difference FAMO - baseline
 (paired by seed) with a 95 % t interval across seeds; beside it, seed 0's
 DeLong p-value of the two AUCs on the test set (two-sided).
 
-    python benchmarks/famo_effect.py --seeds 3 [--work-dir work_dirs/famo_effect]
+    python benchmarks/famo_effect.py --seeds 3 \
+        [--work-dir work_dirs/famo_effect]
 
 Each seed's demo keeps its folder (``seed_<s>``); an interrupted benchmark
 goes on where it stopped. The table is printed and written to

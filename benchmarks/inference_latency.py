@@ -30,8 +30,8 @@ Run from the repository root (CPU, the main job's demo config)::
 
 or on a GPU with the paper's model::
 
-    python benchmarks/inference_latency.py --device cuda \\
-        --config configs/famo/famo_faster-rcnn_x101-32x4d_fpn_4xb1-35e_fracture.py
+    python benchmarks/inference_latency.py --device cuda --config \\
+        configs/famo/famo_faster-rcnn_x101-32x4d_fpn_4xb1-35e_fracture.py
 """
 import argparse
 import os.path as osp
@@ -50,13 +50,13 @@ from mmengine.registry import init_default_scope
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmdet.apis import DetInferencer  # noqa: E402
 from mmdet.registry import MODELS  # noqa: E402
-from mmdet_famo.apis import (
-    RadiographPredictor,  # noqa: E402
+from mmdet_famo.apis import (  # noqa: E402
+    RadiographPredictor,
     build_inference_pipeline,
     find_radiographs,
     infer_radiographs)
-from mmdet_famo.phantom import (
-    PhantomConfig,  # noqa: E402
+from mmdet_famo.phantom import (  # noqa: E402
+    PhantomConfig,
     generate_phantom_dataset)
 
 COMMAND = 'python benchmarks/inference_latency.py'

@@ -1,4 +1,5 @@
-"""The plugin through a user's config: custom_imports, build, train, predict."""
+"""The plugin through a user's config: custom_imports, build, train,
+predict."""
 import subprocess
 import sys
 
@@ -11,7 +12,8 @@ from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from tests.detector_cfg import tiny_detector_cfg
 
-FAMO_CONFIG = 'configs/famo/famo_faster-rcnn_x101-32x4d_fpn_4xb1-35e_fracture.py'
+FAMO_CONFIG = ('configs/famo/'
+               'famo_faster-rcnn_x101-32x4d_fpn_4xb1-35e_fracture.py')
 
 
 def fake_batch(size=(96, 128)):

@@ -78,7 +78,8 @@ def parse_args():
 
 def demo_epochs(config: str, epochs) -> int:
     from mmengine.config import Config
-    return epochs or Config.fromfile(osp.join(ROOT, config)).train_cfg.max_epochs
+    return epochs or Config.fromfile(osp.join(ROOT,
+                                              config)).train_cfg.max_epochs
 
 
 def phantoms_ready(data_root: str, phantom_args: list) -> bool:

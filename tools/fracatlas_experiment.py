@@ -34,8 +34,10 @@ from mmdet_famo.utils.steps import (Step, run_comparison,  # noqa: E402
                                     run_steps)
 
 MODELS = {
-    'famo': 'configs/fracatlas/famo_faster-rcnn_effl0_fpn_1xb4-8e_fracatlas.py',
-    'baseline': 'configs/fracatlas/faster-rcnn_effl0_fpn_1xb4-8e_fracatlas.py',
+    'famo':
+    'configs/fracatlas/famo_faster-rcnn_effl0_fpn_1xb4-8e_fracatlas.py',
+    'baseline':
+    'configs/fracatlas/faster-rcnn_effl0_fpn_1xb4-8e_fracatlas.py',
 }
 TRAINING_SET = 'train_enriched.json'
 NOTE = ('Real radiographs from FracAtlas (Abedeen et al., Sci Data 2023, '

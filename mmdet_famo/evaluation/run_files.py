@@ -156,9 +156,10 @@ def write_run(output_dir: str, scored: 'ScoredImages',
     write_detections(output(DETECTIONS_FILE), records)
     write_json(output(OPERATING_THRESHOLD_FILE), threshold_record, indent=2)
     write_json(output(METRICS_FILE), figures, indent=2)
-    for name, level, level_scores, parts in (
-        (ROC_IMAGE_FILE, 'image', scored.images, scored.column('body_part')),
-        (ROC_CASE_FILE, 'case', scored.cases, scored.case_body_parts())):
+    rocs = ((ROC_IMAGE_FILE, 'image', scored.images,
+             scored.column('body_part')),
+            (ROC_CASE_FILE, 'case', scored.cases, scored.case_body_parts()))
+    for name, level, level_scores, parts in rocs:
         write_atomically(
             output(name), lambda path: plot_roc(
                 path, level, level_scores, parts, points, confidence_level))

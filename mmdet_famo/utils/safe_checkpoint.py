@@ -1,9 +1,10 @@
 """Let ``torch.load(weights_only=True)`` read mmengine checkpoints.
 
 torch >= 2.6 loads with ``weights_only=True`` by default, while mmengine
-0.10.7 calls ``torch.load`` without the argument.  A resumable checkpoint holds,
-besides tensors, the runner's ``message_hub`` (mmengine ``HistoryBuffer``
-objects with numpy arrays) and numpy scalars in ``meta``, so loading it fails.
+0.10.7 calls ``torch.load`` without the argument. A resumable checkpoint
+holds, besides tensors, the runner's ``message_hub`` (mmengine
+``HistoryBuffer`` objects with numpy arrays) and numpy scalars in ``meta``, so
+loading it fails.
 
 Instead of turning the safety off for every file (``weights_only=False``), we
 allow-list exactly what mmengine writes: ``HistoryBuffer`` and the numpy

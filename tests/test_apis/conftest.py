@@ -17,7 +17,8 @@ from mmdet_famo.phantom import PhantomConfig, generate_phantom_dataset
 from tests.detector_cfg import tiny_detector_cfg
 from tests.dicom_factory import pydicom_test_file
 
-FAMO_CONFIG = 'configs/famo/famo_faster-rcnn_x101-32x4d_fpn_4xb1-35e_fracture.py'
+FAMO_CONFIG = ('configs/famo/'
+               'famo_faster-rcnn_x101-32x4d_fpn_4xb1-35e_fracture.py')
 #: Longer side the test pipeline resizes to (the paper's is 800).
 TEST_SCALE = 160
 

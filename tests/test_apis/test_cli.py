@@ -37,8 +37,8 @@ def test_threshold_file_gives_its_points(model_files, tmp_path):
     path = tmp_path / 'operating_threshold.json'
     save_operating_points(str(path), given_operating_points(0.7, 0.2))
     points = parse(model_files + ['--threshold-file', str(tmp_path)]).points
-    assert (points.suspected.threshold, points.definite.threshold) == (0.2,
-                                                                      0.7)
+    assert (points.suspected.threshold,
+            points.definite.threshold) == (0.2, 0.7)
 
 
 @pytest.mark.parametrize('extra', [

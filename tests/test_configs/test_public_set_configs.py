@@ -4,7 +4,7 @@ import pytest
 from mmengine.config import Config
 
 from tests.test_configs.test_famo_configs import (FAMO_DIFFERENCE,
-                                                 resolved_difference)
+                                                  resolved_difference)
 
 PAPER = 'configs/famo/faster-rcnn_x101-32x4d_fpn_4xb1-35e_fracture.py'
 PUBLIC_SETS = {

@@ -306,7 +306,7 @@ def test_check_leakage_tool_exits_on_a_copy_across_splits(
         'check_leakage', *paths, '--img-dir', tmp_path,
         monkeypatch=monkeypatch) == 1
     out = capsys.readouterr().out
-    assert (f"LEAK: near duplicates (pHash" in out
+    assert ("LEAK: near duplicates (pHash" in out
             and f"image {by_name['c_q95.jpg']['id']} ('c_q95.jpg')" in out
             and f"image {by_name['c_q40.jpg']['id']} ('c_q40.jpg')" in out)
     assert '1 duplicate image pair(s) across splits' in out

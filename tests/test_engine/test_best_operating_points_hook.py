@@ -44,7 +44,7 @@ def test_writes_the_points_of_the_epoch_that_made_the_best(tmp_path):
     for epoch, best, positive_score, written in (
         (1, 'best_fracture_case_auc_epoch_1.pth', .6, True),
         (2, 'best_fracture_case_auc_epoch_1.pth', .7, False),  # no new best
-        (3, 'best_fracture_case_auc_epoch_3.pth', .8, True)):
+            (3, 'best_fracture_case_auc_epoch_3.pth', .8, True)):
         runner.epoch = epoch
         metric.threshold_record = chosen_record(positive_score)
         runner.message_hub.update_info('best_ckpt', str(tmp_path / best))

@@ -16,8 +16,9 @@ import torch.nn.functional as F
 from mmdet.registry import MODELS
 from mmdet_famo.models.backbones import EfficientNetLite
 from mmdet_famo.models.backbones.efficientnet_lite import (
-    CLASSIFIER_PREFIXES, IMAGENET_MEAN, IMAGENET_STD, STAGE_STRIDES, SameConv2d,
-    imagenet_checkpoint_path, load_imagenet_checkpoint, round_channels)
+    CLASSIFIER_PREFIXES, IMAGENET_MEAN, IMAGENET_STD, STAGE_STRIDES,
+    SameConv2d, imagenet_checkpoint_path, load_imagenet_checkpoint,
+    round_channels)
 
 #: ImageNet class indices: tabby, tiger cat, Persian, Siamese, Egyptian cat.
 CAT_CLASSES = {281, 282, 283, 284, 285}

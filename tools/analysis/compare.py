@@ -17,15 +17,15 @@ import sys
 
 sys.path.insert(0,
                 osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-from mmdet_famo.analysis import (
-    StatisticsSettings,  # noqa: E402
+from mmdet_famo.analysis import (  # noqa: E402
+    StatisticsSettings,
     compare_runs,
     summary_lines,
     write_comparison)
-from mmdet_famo.analysis.learning_curves import \
-    add_learning_curves  # noqa: E402
-from mmdet_famo.evaluation.functional import (
-    CI_METHODS,  # noqa: E402
+from mmdet_famo.analysis.learning_curves import (  # noqa: E402
+    add_learning_curves)
+from mmdet_famo.evaluation.functional import (  # noqa: E402
+    CI_METHODS,
     OVERLAP_CRITERIA)
 
 

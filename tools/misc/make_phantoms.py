@@ -17,7 +17,7 @@ from mmdet_famo.datasets.splits import add_split_arguments
 from mmdet_famo.phantom import ANATOMIES, PhantomConfig, \
     generate_phantom_dataset
 from mmdet_famo.phantom.readers import (ReaderDisagreement,
-                                      write_reader_annotations)
+                                        write_reader_annotations)
 
 
 def parse_args() -> argparse.Namespace:

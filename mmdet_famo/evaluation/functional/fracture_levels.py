@@ -152,4 +152,3 @@ def shown_scores(scores: np.ndarray) -> np.ndarray:
     """:func:`shown_score` of each score."""
     scores = np.asarray(scores, dtype=np.float64)
     return np.where(np.isfinite(scores), scores, SCORE_WITHOUT_BOX)
-

@@ -7,9 +7,9 @@ from mmdet_famo.evaluation.functional import (case_scores, image_scores,
                                               is_image_positive, outcomes,
                                               shown_scores, youden_threshold)
 
-# the smallest case that tells the per-image rules apart: a fractured image whose only box (.3) misses, a
-# fractured image without boxes, a fracture-free image with one box (.4), a
-# fracture-free image without boxes
+# the smallest case that tells the per-image rules apart: a fractured image
+# whose only box (.3) misses, a fractured image without boxes, a
+# fracture-free image with one box (.4), a fracture-free image without boxes
 BOX_IMAGE = np.array([0, 2])
 BOX_SCORES = np.array([.3, .4])
 BOX_HITS = np.array([False, False])

@@ -269,9 +269,9 @@ def test_operating_points_chosen_on_validation_and_reused(tmp_path):
     assert m['fracture/threshold'] == pytest.approx(0.7, abs=1e-6)
 
 
-# the smallest case that tells the per-image rules apart: a fractured image whose only box (.3) misses, a
-# fractured image without boxes, a fracture-free image with one box (.4), a
-# fracture-free image without boxes
+# the smallest case that tells the per-image rules apart: a fractured image
+# whose only box (.3) misses, a fractured image without boxes, a
+# fracture-free image with one box (.4), a fracture-free image without boxes
 MINIMAL_CASE = [
     ([[0., 0., 10., 10.]], [[50., 50., 60., 60.]], [.3]),
     ([[0., 0., 10., 10.]], [], []),
