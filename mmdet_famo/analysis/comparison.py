@@ -10,7 +10,7 @@ from ..evaluation.run_files import ROC_CASE_FILE, ROC_IMAGE_FILE
 from .evaluation_run import align_to, load_evaluation_run
 from .paired_statistics import (Comparison, StatisticsSettings,
                                 body_part_groups, box_shape_groups,
-                                compare_group)
+                                compare_group, fractured_image_group)
 from .panels import choose_disagreements, image_paths, write_panels
 from .report import REPORT_FILE, render_report
 from .roc_plots import plot_roc_comparison
@@ -48,6 +48,7 @@ def compare_runs(
                             np.ones(len(reference.cases['case_id']), bool),
                             settings)
     return Comparison(runs, settings, overall,
+                      fractured_image_group(runs, settings),
                       body_part_groups(runs, settings),
                       box_shape_groups(runs, settings))
 

@@ -109,11 +109,13 @@ class GroupComparison:
 
 @dataclass(frozen=True)
 class Comparison:
-    """Model A against model B: the whole test set, each body part, and the
-    fractures of each box shape and orientation."""
+    """Model A against model B: the whole test set, its fractured images
+    alone (per fracture), each body part, and the fractures of each box
+    shape and orientation."""
     runs: Tuple[EvaluationRun, EvaluationRun]
     settings: StatisticsSettings
     overall: GroupComparison
+    fractured_images: GroupComparison
     body_parts: List[GroupComparison]
     box_shapes: List[GroupComparison]
 
@@ -159,6 +161,18 @@ def body_part_groups(runs: Sequence[EvaluationRun],
         compare_group(part, runs, images['body_part'] == part,
                       cases['body_part'] == part, settings) for part in parts
     ]
+
+
+def fractured_image_group(runs: Sequence[EvaluationRun],
+                          settings: StatisticsSettings) -> GroupComparison:
+    """The per-fracture rows on the test set's fractured images alone:
+    the AP of detection benchmarks whose test sets hold no fracture-free
+    image (FracAtlas's own split, for one), where a false box on a
+    fracture-free image costs nothing."""
+    fractured = runs[0].images['n_fractures'] > 0
+    return GroupComparison('fractured images', int(fractured.sum()), 0,
+                           dict(fracture=fracture_rows(runs, fractured,
+                                                       settings)))
 
 
 def fracture_rows(runs: Sequence[EvaluationRun], selected: np.ndarray,

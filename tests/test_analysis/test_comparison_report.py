@@ -13,6 +13,7 @@ from mmdet_famo.analysis.panels import (FALSE_COLOUR, GAP, GROUND_TRUTH_COLOUR,
 from mmdet_famo.evaluation.functional import (auc_confidence_interval,
                                               mcnemar_test, paired_delong_test,
                                               shown_scores)
+from tests.test_analysis.conftest import evaluate
 
 NOTE = 'The data are synthetic phantoms, not radiographs.'
 PANEL_HEIGHT = 128  # the test images are 64 x 80: scaled by 2
@@ -109,6 +110,26 @@ def test_tables_hold_the_right_numbers(two_runs, written):
             f'{mcnemar.pvalue:.3f} | exact binomial; '
             f'{mcnemar.only_a_correct} right only by FAMO, '
             f'{mcnemar.only_b_correct} only by Baseline |') in tests
+
+
+def test_fractured_images_alone(two_runs, written, tmp_path):
+    """Table 1's per-fracture rows without the fracture-free images: the
+    metric itself on the fractured images' records gives the AP; the
+    fractures found are Table 1's."""
+    section = '### On the {} fractured images alone'.format(
+        two_runs.labels.sum())
+    assert section in written.text.split('## Table 2.')[0]
+    for run, column in ((two_runs.a, 1), (two_runs.b, 2)):
+        fractured = [r for r in run.records if len(r['gt_bboxes'])]
+        metrics = evaluate(fractured, str(tmp_path / f'fractured{column}'))
+        for key, label in (('box_AP50', 'Per-fracture AP50'),
+                           ('box_mAP', 'Per-fracture AP@[.50:.95]')):
+            assert table_row(written.text, section, label)[column] == \
+                f'{metrics[key]:.3f}'
+        assert table_row(written.text, section,
+                         'Per-fracture sensitivity')[column] == table_row(
+                             written.text, '## Table 1.',
+                             'Per-fracture sensitivity')[column]
 
 
 def test_body_parts_show_na_with_the_reason(written):

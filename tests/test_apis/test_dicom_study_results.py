@@ -298,11 +298,12 @@ def dciodvfy_errors(path) -> list:
 @pytest.mark.skipif(shutil.which('DicomSRValidator') is None,
                     reason='PixelMed DicomSRValidator is not installed '
                     '(Debian package pixelmed-apps)')
-@pytest.mark.parametrize('run', ['cr_run', 'phantom_run'])
-def test_pixelmed_finds_no_error_in_the_sr(run, request):
-    run = request.getfixturevalue(run)
-    path, = run.case['structured_report']
-    assert pixelmed_errors(run.out / path) == []
+def test_pixelmed_finds_no_error_in_the_sr(cr_run):
+    """The SR of the real CR study, a second version (Predecessor
+    Documents Sequence), every box a finding. (The phantom studies' SRs are
+    built by the same code; PixelMed takes about a minute a file.)"""
+    path, = cr_run.case['structured_report']
+    assert pixelmed_errors(cr_run.out / path) == []
 
 
 @pytest.mark.skipif(shutil.which('dciodvfy') is None,
