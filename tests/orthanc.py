@@ -1,7 +1,8 @@
 """Orthanc, a real PACS, for tests: started on free loopback ports with a
 temporary configuration and its DICOMweb plugin, driven through its REST
 API (https://orthanc.uclouvain.be/book/users/rest.html) and read back by
-DICOMweb WADO-RS (PS3.18 10.4)."""
+DICOMweb WADO-RS (PS3.18 10.4); optionally over DICOM TLS
+(https://orthanc.uclouvain.be/book/faq/dicom-tls.html)."""
 import io
 import json
 import shutil
@@ -10,8 +11,9 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
 import pydicom
 from pydicom import Dataset
@@ -21,6 +23,13 @@ ORTHANC = shutil.which('Orthanc') or '/usr/sbin/Orthanc'
 DICOMWEB_PLUGIN = Path('/usr/share/orthanc/plugins/libOrthancDicomWeb.so')
 HOST = '127.0.0.1'
 AE_TITLE = 'ORTHANC'
+#: The release whose DICOM TLS has every option :class:`DicomTls` sets
+#: ("DicomTlsRemoteCertificateRequired" came in 1.9.3, TLS itself in 1.9.0).
+TLS_RELEASE = (1, 9, 3)
+#: What Orthanc logs (``--verbose-dicom``) when its SCP starts: a build
+#: without OpenSSL starts without TLS whatever the configuration says.
+TLS_ON = 'Orthanc SCP will use DICOM TLS'
+TLS_OFF = 'Orthanc SCP will *not* use DICOM TLS'
 
 
 def missing() -> Optional[str]:
@@ -31,6 +40,38 @@ def missing() -> Optional[str]:
         return ('the Orthanc DICOMweb plugin is not installed (Debian '
                 'package orthanc-dicomweb)')
     return None
+
+
+@dataclass(frozen=True)
+class DicomTls:
+    """Orthanc's DICOM TLS: its SCP listens over TLS only, and it calls the
+    modalities declared with ``tls`` over TLS.
+
+    Args:
+        certificate (Path): Orthanc's certificate (PEM), offered both ways.
+        key (Path): Its private key (PEM, unencrypted).
+        trusted (Path): Certificates (PEM) Orthanc trusts to sign its peers'
+            (here the test CA's).
+        remote_certificate_required (bool): Callers must present a trusted
+            certificate (mutual TLS).
+    """
+    certificate: Path
+    key: Path
+    trusted: Path
+    remote_certificate_required: bool = True
+
+
+class TlsUnsupported(RuntimeError):
+    """This Orthanc cannot do DICOM TLS; the message says why."""
+
+
+def _release(version: str) -> Optional[Tuple[int, ...]]:
+    """``1.10.1`` as (1, 10, 1); None for a build that is not a release
+    (``mainline``)."""
+    try:
+        return tuple(int(part) for part in version.split('.')[:3])
+    except ValueError:
+        return None
 
 
 def _free_port() -> int:
@@ -44,10 +85,13 @@ class Orthanc:
 
     Args:
         folder (Path): Its configuration, database, storage and log.
+        tls (DicomTls, optional): Speak DICOM over TLS; :meth:`start`
+            raises :class:`TlsUnsupported` where this Orthanc cannot.
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, tls: Optional[DicomTls] = None) -> None:
         self.folder = Path(folder)
+        self.tls = tls
         self.http_port = _free_port()
         self.dicom_port = _free_port()
         self.process: Optional[subprocess.Popen] = None
@@ -77,10 +121,20 @@ class Orthanc:
             DicomWeb=dict(Enable=True, Root='/dicom-web/'),
             DicomModalities={},
         )
+        options = []
+        if self.tls is not None:
+            config.update(
+                DicomTlsEnabled=True,
+                DicomTlsCertificate=str(self.tls.certificate),
+                DicomTlsPrivateKey=str(self.tls.key),
+                DicomTlsTrustedCertificates=str(self.tls.trusted),
+                DicomTlsRemoteCertificateRequired=self.tls.
+                remote_certificate_required)
+            options.append('--verbose-dicom')  # to log TLS_ON or TLS_OFF
         path = self.folder / 'orthanc.json'
         path.write_text(json.dumps(config, indent=2))
         log = open(self.folder / 'orthanc.log', 'wb')
-        self.process = subprocess.Popen([ORTHANC, str(path)],
+        self.process = subprocess.Popen([ORTHANC, *options, str(path)],
                                         stdout=log,
                                         stderr=subprocess.STDOUT)
         log.close()
@@ -91,12 +145,37 @@ class Orthanc:
                     f'Orthanc exited with {self.process.returncode}; see '
                     f'{self.folder / "orthanc.log"}')
             try:
-                self.get('/system')
-                return self
+                system = self.get('/system')
             except (urllib.error.URLError, ConnectionError):
                 time.sleep(0.2)
+                continue
+            if self.tls is not None:
+                self._check_tls(system['Version'], deadline)
+            return self
         self.stop()
         raise RuntimeError(f'Orthanc did not answer within {timeout} s')
+
+    def _check_tls(self, version: str, deadline: float) -> None:
+        """Raise :class:`TlsUnsupported` (Orthanc stopped) unless its log
+        says that its SCP uses DICOM TLS: an older release ignores the
+        options it does not know, and a build without OpenSSL ignores
+        "DicomTlsEnabled", both silently."""
+        release = _release(version)
+        reason = None
+        if release is not None and release < TLS_RELEASE:
+            reason = (f'Orthanc {version} predates DICOM TLS with a '
+                      'required client certificate (Orthanc 1.9.3)')
+        while reason is None:
+            log = (self.folder / 'orthanc.log').read_text(errors='replace')
+            if TLS_ON in log:
+                return
+            if TLS_OFF in log or time.monotonic() > deadline:
+                reason = (f'this Orthanc {version} build has no DICOM TLS '
+                          f'(its log does not say "{TLS_ON}")')
+            else:
+                time.sleep(0.2)
+        self.stop()
+        raise TlsUnsupported(reason)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -152,11 +231,18 @@ class Orthanc:
                         accept='application/dicom')
         return pydicom.dcmread(io.BytesIO(data))
 
-    def add_modality(self, name: str, ae_title: str, port: int) -> None:
-        """Declare a DICOM peer on the loopback interface."""
-        self.request(
-            'PUT', f'/modalities/{name}',
-            json.dumps(dict(AET=ae_title, Host=HOST, Port=port)).encode())
+    def add_modality(self,
+                     name: str,
+                     ae_title: str,
+                     port: int,
+                     tls: bool = False) -> None:
+        """Declare a DICOM peer on the loopback interface; with ``tls``,
+        Orthanc calls it over DICOM TLS (needs :class:`DicomTls`)."""
+        modality = dict(AET=ae_title, Host=HOST, Port=port)
+        if tls:
+            modality['UseDicomTls'] = True
+        self.request('PUT', f'/modalities/{name}',
+                     json.dumps(modality).encode())
 
     def store_to(self, modality: str, resources: List[str]) -> Any:
         """C-STORE ``resources`` (Orthanc IDs of studies or instances) to
