@@ -7,7 +7,11 @@ baseline and FAMO detectors side by side
 (``configs/fracatlas/*effl0*``: ImageNet-pretrained EfficientNet-Lite0 +
 FPN), validates every epoch, picks each model's operating points on the
 validation split, tests both on the test split and compares them
-(``tools/analysis/compare.py``).
+(``tools/analysis/compare.py``). Last, each model is tested on its own
+fractured training images too (``train_fractured``): an AP50 there barely
+above the test split's says the model has not fitted its training set (a
+schedule or capacity limit), a much higher one that it has (a data
+limit).
 
     python tools/fracatlas_experiment.py PATH/TO/FracAtlas \\
         [--work-dir work_dirs/fracatlas] [--epochs N] [--seed S]
@@ -40,6 +44,8 @@ MODELS = {
     'configs/fracatlas/faster-rcnn_effl0_fpn_1xb4-8e_fracatlas.py',
 }
 TRAINING_SET = 'train_enriched.json'
+#: The fractured images of the training set: the fit check's test set.
+FRACTURED_TRAINING_SET = 'train_fractured.json'
 NOTE = ('Real radiographs from FracAtlas (Abedeen et al., Sci Data 2023, '
         'CC BY 4.0), the converter\'s stratified test split; CPU-sized '
         'models (EfficientNet-Lite0 + FPN), not the paper\'s ResNeXt-101.')
@@ -69,14 +75,17 @@ def parse_args(argv=None):
 def write_training_set(annotations: str, fracture_free: int,
                        seed: int) -> None:
     """``train_enriched.json``: the training split's fractured images and
-    ``fracture_free`` of its fracture-free ones."""
+    ``fracture_free`` of its fracture-free ones; ``train_fractured.json``:
+    its fractured images alone."""
     from mmdet_famo.atomic_files import write_atomically
     from mmdet_famo.datasets.splits import fracture_enriched_subset
     with open(osp.join(annotations, 'train.json')) as file:
         coco = json.load(file)
-    subset = fracture_enriched_subset(coco, fracture_free, seed)
-    write_atomically(
-        osp.join(annotations, TRAINING_SET), json.dumps(subset).encode())
+    for name, number in ((TRAINING_SET, fracture_free),
+                         (FRACTURED_TRAINING_SET, 0)):
+        subset = fracture_enriched_subset(coco, number, seed)
+        write_atomically(
+            osp.join(annotations, name), json.dumps(subset).encode())
 
 
 def data_options(fracatlas: str, annotations: str) -> list:
@@ -91,6 +100,23 @@ def data_options(fracatlas: str, annotations: str) -> list:
             f'{osp.join(annotations, file)}',
         ]
     return options
+
+
+def print_fit_check(work_dir: str) -> None:
+    """Each model's AP50 on its fractured training images beside its
+    AP50 on the fractured test images (the comparison report's)."""
+    from mmdet_famo.analysis import compare_runs
+    comparison = compare_runs(
+        [osp.join(work_dir, model, 'test') for model in ('famo', 'baseline')],
+        ('famo', 'baseline'))
+    fractured = comparison.fractured_images.rows['fracture']
+    test_ap50 = next(row for row in fractured if row.key == 'box_AP50')
+    print('Fit check, per-fracture AP50 on fractured images:')
+    for model, estimate in zip(('famo', 'baseline'), test_ap50.estimates):
+        with open(osp.join(work_dir, model, 'train_fractured',
+                           'metrics.json')) as file:
+            train = json.load(file)['box_AP50']
+        print(f'  {model}: training {train:.3f}, test {estimate.value:.3f}')
 
 
 def main(argv=None):
@@ -134,17 +160,23 @@ def main(argv=None):
                 f'val_evaluator.output_dir={val_dir}',
                 f'randomness.seed={args.seed}'
             ], osp.join(work_dir, f'train_{model}.log'), epochs))
-        test_steps.append(Step(f'test {model}', [
-            python, 'tools/test.py', config, checkpoint, '--work-dir',
-            model_dir, '--out-dir', osp.join(model_dir, 'test'),
-            '--threshold-file', osp.join(val_dir, 'operating_threshold.json'),
-            '--cfg-options', *options
-        ], osp.join(work_dir, f'test_{model}.log')))
+        for name, test_options in (('test', []), ('train_fractured', [
+                'test_dataloader.dataset.ann_file='
+                f'{osp.join(annotations, FRACTURED_TRAINING_SET)}'
+        ])):
+            test_steps.append(Step(f'{name} {model}', [
+                python, 'tools/test.py', config, checkpoint, '--work-dir',
+                model_dir, '--out-dir', osp.join(model_dir, name),
+                '--threshold-file',
+                osp.join(val_dir, 'operating_threshold.json'),
+                '--cfg-options', *options, *test_options
+            ], osp.join(work_dir, f'{name}_{model}.log')))
     if train_steps:
         run_steps(*train_steps)
     run_steps(*test_steps)
 
     report = run_comparison(work_dir, NOTE)
+    print_fit_check(work_dir)
     print(f'Experiment finished in {(time.time() - start) / 60:.1f} min. '
           f'Report: {report}')
 
