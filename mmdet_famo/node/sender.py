@@ -201,6 +201,11 @@ class StowRsDestination:
             session.auth = (self.username, self.password or '')
         client = DICOMwebClient(self.url, session=session,
                                 timeout=self.timeout)
+        # dicomweb-client retries a failed request itself, on any exception
+        # too (``retrying``'s default), 5 times over 30 s: a refused
+        # connection held the sender, and the node's shutdown, for 30 s per
+        # attempt. The node's own back-off (the outbox) is the one retry.
+        client.set_http_retry_params(retry=False)
         for key, path in results:
             try:
                 ds = dcmread(path)

@@ -50,3 +50,25 @@ def test_unreachable_stow_server_queues_results(phantoms, start_node,
         60)
     assert len(node.spool.outbox()) >= len(study) + 2
     assert not node.spool.dead_letters()
+
+
+def test_one_attempt_per_send_the_node_backs_off_itself(phantoms,
+                                                        monkeypatch):
+    """dicomweb-client would retry a refused connection 5 times over 30 s
+    inside one send, holding the sender and the node's shutdown; the node
+    makes one attempt and leaves the retries to its outbox's back-off."""
+    import requests
+
+    from mmdet_famo.node.sender import DestinationUnavailable
+    attempts = []
+
+    def refused(session, url, **kwargs):
+        attempts.append(url)
+        raise requests.ConnectionError('connection refused')
+
+    monkeypatch.setattr(requests.Session, 'post', refused)
+    destination = StowRsDestination('http://127.0.0.1:1/dicom-web')
+    with pytest.raises(DestinationUnavailable, match='ConnectionError'):
+        destination.send([('study-0', str(phantoms.files[0]))],
+                         lambda *outcome: None)
+    assert len(attempts) == 1
