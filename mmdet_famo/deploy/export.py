@@ -41,6 +41,24 @@ def class_names_of(model: torch.nn.Module) -> Tuple[str, ...]:
     return classes
 
 
+def _load_detector(cfg: Config, checkpoint: Optional[str]) -> torch.nn.Module:
+    """The detector of ``cfg`` on the CPU, with ``checkpoint``'s weights,
+    or randomly initialised without one (built directly: MMDetection's
+    ``init_detector`` would then name COCO's 80 classes, and switch the
+    caller's warning filters to 'once' to say so)."""
+    from mmdet.apis import init_detector
+    if checkpoint is not None:
+        return init_detector(cfg, checkpoint, device='cpu')
+    from mmengine.model.utils import revert_sync_batchnorm
+    from mmengine.registry import init_default_scope
+
+    from mmdet.registry import MODELS
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    model = revert_sync_batchnorm(MODELS.build(cfg.model))
+    model.cfg = cfg
+    return model.eval()
+
+
 def export_onnx(config: Union[str, Path, Config],
                 checkpoint: Optional[str],
                 out_file: str,
@@ -68,7 +86,6 @@ def export_onnx(config: Union[str, Path, Config],
         ModelInfo: What was written into the metadata.
     """
     import onnx
-    from mmdet.apis import init_detector
     if opset < 16:
         raise ValueError(f'opset must be at least 16 (RoiAlign half_pixel), '
                          f'got {opset}')
@@ -77,9 +94,7 @@ def export_onnx(config: Union[str, Path, Config],
         cfg.merge_from_dict(cfg_options)
     config_name = osp.basename(str(cfg.filename or config))
     preprocessing = preprocessing_of(cfg, config_name)
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        model = init_detector(cfg, checkpoint, device='cpu')
+    model = _load_detector(cfg, checkpoint)
     graph = DetectorGraph(model).eval()
     info = ModelInfo(
         format=METADATA_FORMAT,

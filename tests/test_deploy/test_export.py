@@ -126,8 +126,10 @@ def test_uncapped_config_matches_pytorch(tmp_path):
     init_default_scope('mmdet')
     torch.manual_seed(0)
     checkpoint = str(tmp_path / 'random.pth')
-    torch.save(dict(state_dict=MODELS.build(cfg.model).state_dict()),
-               checkpoint)
+    torch.save(
+        dict(state_dict=MODELS.build(cfg.model).state_dict(),
+             meta=dict(dataset_meta=dict(classes=('fracture', )))),
+        checkpoint)
     out = str(tmp_path / 'uncapped.onnx')
     export_onnx(cfg, checkpoint, out)
     model = init_detector(cfg, checkpoint, device='cpu')
