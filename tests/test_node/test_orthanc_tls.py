@@ -7,12 +7,12 @@ association and Orthanc's SCP listens over TLS only. Skipped where this
 Orthanc cannot do DICOM TLS."""
 import pytest
 
-from mmdet_famo.node import DicomDestination, TlsSettings
+from mmdet_famo.node import DicomDestination
 from tests.orthanc import AE_TITLE, DicomTls, Orthanc, TlsUnsupported
 from tests.orthanc import missing as orthanc_missing
 from .loopback import HOST, node_settings, read, send
 from .test_orthanc import MODALITY, SOP_INSTANCE, poll, results_in, value
-from .test_tls import certs, client  # noqa: F401
+from .test_tls import certs, client, mutual_tls  # noqa: F401
 
 
 @pytest.fixture
@@ -36,10 +36,7 @@ def tls_orthanc(certs, tmp_path):  # noqa: F811
 def test_orthanc_and_the_node_over_mutual_tls(
         tls_orthanc, start_node, phantoms, certs, tmp_path):  # noqa: F811
     orthanc = tls_orthanc
-    tls = TlsSettings(str(certs / 'node.crt'),
-                      str(certs / 'node.key'),
-                      str(certs / 'ca.crt'),
-                      require_client_certificate=True)
+    tls = mutual_tls(certs)
     node = start_node(
         node_settings(tmp_path / 'spool',
                       DicomDestination(AE_TITLE,

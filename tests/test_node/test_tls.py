@@ -83,6 +83,15 @@ def certs(tmp_path_factory):
     return folder
 
 
+def mutual_tls(certs: Path) -> TlsSettings:
+    """The node's certificate and key, the test CA for its peers, and a
+    certificate required of every caller."""
+    return TlsSettings(str(certs / 'node.crt'),
+                       str(certs / 'node.key'),
+                       str(certs / 'ca.crt'),
+                       require_client_certificate=True)
+
+
 def client(certs: Path, name: str) -> tuple:
     """pynetdicom's ``tls_args`` of a caller presenting ``name``'s
     certificate (None: none) and trusting the CA."""
@@ -95,10 +104,7 @@ def client(certs: Path, name: str) -> tuple:
 
 def test_mutual_tls_receiving_and_sending(phantoms, start_node, certs,
                                           tmp_path):
-    tls = TlsSettings(str(certs / 'node.crt'),
-                      str(certs / 'node.key'),
-                      str(certs / 'ca.crt'),
-                      require_client_certificate=True)
+    tls = mutual_tls(certs)
     pacs_context = TlsSettings(
         str(certs / 'pacs.crt'),
         str(certs / 'pacs.key'),
@@ -141,10 +147,7 @@ def test_tls_settings_refuse_what_cannot_work(certs, tmp_path):
                     reason="dcmtk's echoscu and storescu are not installed "
                     '(Debian package dcmtk)')
 def test_dcmtk_over_tls(phantoms, destination, start_node, certs, tmp_path):
-    tls = TlsSettings(str(certs / 'node.crt'),
-                      str(certs / 'node.key'),
-                      str(certs / 'ca.crt'),
-                      require_client_certificate=True)
+    tls = mutual_tls(certs)
     node = start_node(
         node_settings(tmp_path / 'spool',
                       DicomDestination('PACS',
