@@ -5,7 +5,7 @@ import logging
 from dataclasses import dataclass, field, replace
 from typing import List, Optional, Union
 
-from mmdet_famo.apis import RadiographPredictor
+from mmdet_famo.apis import BasePredictor
 from .processor import StudyProcessor
 from .receiver import StorageReceiver, parse_allowed_callers
 from .sender import (DicomDestination, FolderDestination, ResultSender,
@@ -97,13 +97,14 @@ class DicomNode:
 
     Args:
         settings (NodeSettings): Network, spool and timing settings.
-        predictor (RadiographPredictor): The detector, loaded once.
+        predictor (BasePredictor): The detector, loaded once (PyTorch or
+            ONNX Runtime).
         infer_options (dict): Keyword arguments of
             :func:`~mmdet_famo.apis.infer_radiographs`: thresholds, DICOM
             outputs, batch size (see :class:`~.processor.StudyProcessor`).
     """
 
-    def __init__(self, settings: NodeSettings, predictor: RadiographPredictor,
+    def __init__(self, settings: NodeSettings, predictor: BasePredictor,
                  infer_options: dict) -> None:
         destinations = (DicomDestination, FolderDestination,
                         StowRsDestination)

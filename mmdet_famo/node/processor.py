@@ -22,7 +22,7 @@ from typing import Callable, List, Optional
 
 import pydicom
 
-from mmdet_famo.apis import RadiographPredictor, infer_radiographs
+from mmdet_famo.apis import BasePredictor, infer_radiographs
 from mmdet_famo.apis.private_logging import (identifiers_kept_out_of_logs,
                                              identifying_values, scrub)
 from .metrics import NodeMetrics
@@ -38,7 +38,8 @@ class StudyProcessor(Worker):
 
     Args:
         spool (Spool): The node's spool.
-        predictor (RadiographPredictor): The detector, loaded once.
+        predictor (BasePredictor): The detector, loaded once (PyTorch or
+            ONNX Runtime).
         infer_options (dict): Keyword arguments of
             :func:`~mmdet_famo.apis.infer_radiographs` (thresholds, DICOM
             outputs, batch size), as ``tools/infer.py`` passes them; every
@@ -56,7 +57,7 @@ class StudyProcessor(Worker):
 
     def __init__(self,
                  spool: Spool,
-                 predictor: RadiographPredictor,
+                 predictor: BasePredictor,
                  infer_options: dict,
                  idle_seconds: float,
                  on_results: Optional[Callable[[str], None]] = None,

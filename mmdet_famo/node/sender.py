@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from pydicom import dcmread
+from pydicom import Dataset, dcmread
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE
 from pynetdicom.status import code_to_category
@@ -88,15 +88,14 @@ class DicomDestination:
         """
         sop_classes, readable = {}, []
         for key, path in results:
-            try:
-                sop_classes[path] = dcmread(path,
-                                            stop_before_pixels=True,
-                                            specific_tags=['SOPClassUID'
-                                                           ]).SOPClassUID
+            header = _read_result(key,
+                                  path,
+                                  outcome,
+                                  stop_before_pixels=True,
+                                  specific_tags=['SOPClassUID'])
+            if header is not None:
+                sop_classes[path] = header.SOPClassUID
                 readable.append((key, path))
-            except Exception as error:
-                outcome(key, path, UNDELIVERABLE,
-                        f'unreadable ({describe_error(error)})')
         if not readable:
             return
         ae = AE(ae_title=self.calling_ae_title)
@@ -122,11 +121,8 @@ class DicomDestination:
                                          is_rejected else 'no association')
         try:
             for key, path in readable:
-                try:
-                    ds = dcmread(path)
-                except Exception as error:
-                    outcome(key, path, UNDELIVERABLE,
-                            f'unreadable ({describe_error(error)})')
+                ds = _read_result(key, path, outcome)
+                if ds is None:
                     continue
                 try:
                     status = assoc.send_c_store(ds)
@@ -207,11 +203,8 @@ class StowRsDestination:
         # attempt. The node's own back-off (the outbox) is the one retry.
         client.set_http_retry_params(retry=False)
         for key, path in results:
-            try:
-                ds = dcmread(path)
-            except Exception as error:
-                outcome(key, path, UNDELIVERABLE,
-                        f'unreadable ({describe_error(error)})')
+            ds = _read_result(key, path, outcome)
+            if ds is None:
                 continue
             try:
                 client.store_instances([ds])
@@ -224,6 +217,19 @@ class StowRsDestination:
             except requests.RequestException as error:
                 raise DestinationUnavailable(type(error).__name__)
             outcome(key, path, SENT, 'stored')
+
+
+def _read_result(key: str, path: str, outcome: Outcome,
+                 **options) -> Optional[Dataset]:
+    """The result file ``path`` read with pydicom's ``options``; None if it
+    cannot be, once ``outcome`` has set it aside as undeliverable (sending
+    it again would fail again)."""
+    try:
+        return dcmread(path, **options)
+    except Exception as error:
+        outcome(key, path, UNDELIVERABLE,
+                f'unreadable ({describe_error(error)})')
+        return None
 
 
 def _no_context(sop_class: str) -> str:
