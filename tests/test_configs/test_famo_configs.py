@@ -119,3 +119,16 @@ def test_demo_pipelines_are_the_papers_at_a_smaller_scale():
             assert paper_step == demo_step
     assert demo.train_dataloader.dataset.pipeline == demo.train_pipeline
     assert demo.model.backbone.init_cfg is None  # nothing is downloaded
+
+
+def test_pretrained_demo_config_changes_only_the_encoder():
+    """The demo with an ImageNet-pretrained encoder differs from the r18
+    demo in the encoder and what it needs, nothing else."""
+    changed = resolved_difference(
+        DEMO_PAIR[0], 'configs/demo/faster-rcnn_effl0_fpn_1xb4-5e_phantom.py')
+    allowed = ('model.backbone.', 'model.neck.in_channels.',
+               'model.data_preprocessor.mean.', 'model.data_preprocessor.std.',
+               'optim_wrapper.paramwise_cfg.')
+    assert changed and all(key.startswith(allowed) for key in changed), \
+        sorted(changed)
+    assert changed['model.neck.in_channels.0.'] == (32, 24)
