@@ -5,7 +5,7 @@ the stratified split), draws the training set (every fractured training
 image and ``--fracture-free`` fracture-free ones), trains the CPU-sized
 baseline and FAMO detectors side by side
 (``configs/fracatlas/*effl0*``: ImageNet-pretrained EfficientNet-Lite0 +
-FPN), validates every epoch, picks each model's operating points on the
+FPN), validates them, picks each model's operating points on the
 validation split, tests both on the test split and compares them
 (``tools/analysis/compare.py``). Last, each model is tested on its own
 fractured training images too (``train_fractured``): an AP50 there barely
@@ -39,9 +39,9 @@ from mmdet_famo.utils.steps import (Step, run_comparison,  # noqa: E402
 
 MODELS = {
     'famo':
-    'configs/fracatlas/famo_faster-rcnn_effl0_fpn_1xb4-8e_fracatlas.py',
+    'configs/fracatlas/famo_faster-rcnn_effl0_fpn_1xb4-12e_fracatlas.py',
     'baseline':
-    'configs/fracatlas/faster-rcnn_effl0_fpn_1xb4-8e_fracatlas.py',
+    'configs/fracatlas/faster-rcnn_effl0_fpn_1xb4-12e_fracatlas.py',
 }
 TRAINING_SET = 'train_enriched.json'
 #: The fractured images of the training set: the fit check's test set.

@@ -42,8 +42,8 @@ def test_baseline_is_the_papers_config_on_the_converted_set(name, data_root):
 
 
 CPU_FRACATLAS_PAIR = (
-    'configs/fracatlas/faster-rcnn_effl0_fpn_1xb4-8e_fracatlas.py',
-    'configs/fracatlas/famo_faster-rcnn_effl0_fpn_1xb4-8e_fracatlas.py')
+    'configs/fracatlas/faster-rcnn_effl0_fpn_1xb4-12e_fracatlas.py',
+    'configs/fracatlas/famo_faster-rcnn_effl0_fpn_1xb4-12e_fracatlas.py')
 
 
 def test_cpu_fracatlas_famo_differs_only_in_famo():

@@ -1,7 +1,7 @@
 # FAMO on FracAtlas, CPU-sized: the CPU-sized control config with RoIs
 # squared before RoI-Align and box deltas relative to the squares, and
 # nothing else (tests/test_configs).
-_base_ = './faster-rcnn_effl0_fpn_1xb4-8e_fracatlas.py'
+_base_ = './faster-rcnn_effl0_fpn_1xb4-12e_fracatlas.py'
 
 model = dict(
     roi_head=dict(
