@@ -12,6 +12,7 @@ import sys
 import time
 import venv
 from pathlib import Path
+from types import SimpleNamespace
 
 import pydicom
 import pytest
@@ -30,26 +31,47 @@ def runtime_requirements() -> list:
     return parser['options.extras_require']['runtime'].split()
 
 
+#: The environment of the runtime extra that tools/setup_env.sh builds.
+PREBUILT_ENV = Path(sys.prefix) / 'runtime-env'
+
+
 @pytest.fixture(scope='module')
 def runtime_env(tmp_path_factory):
-    """A new virtual environment with the package (no dependencies) and
-    the ``runtime`` extra, from wheels only (no compiler); its python and
-    the set-up time."""
-    folder = tmp_path_factory.mktemp('runtime_env')
+    """An environment of the ``runtime`` extra alone (wheels only, no
+    compiler) with the package installed from the checkout without its
+    dependencies: ``python`` and the ``env`` to run it with.
+
+    The requirements' environment is the one ``tools/setup_env.sh`` built,
+    if it holds the extra as it stands in setup.cfg (the package then goes
+    to a folder of its own on ``PYTHONPATH``); otherwise a new one is built
+    here, as docs/deployment.md builds it."""
+    requirements = runtime_requirements()
     start = time.perf_counter()
-    venv.create(folder, with_pip=True)
-    python = str(folder / 'bin' / 'python')
-    pip = [python, '-m', 'pip', 'install', '--quiet']
-    for command in (pip + ['--no-deps', str(ROOT)],
-                    pip + ['--only-binary', ':all:'] +
-                    runtime_requirements()):
+    stamp = PREBUILT_ENV / 'requirements.txt'
+    prebuilt = stamp.is_file() and stamp.read_text().split() == requirements
+    if prebuilt:
+        python = str(PREBUILT_ENV / 'bin' / 'python')
+        target = tmp_path_factory.mktemp('runtime_package')
+        commands = [[python, '-m', 'pip', 'install', '--quiet', '--no-deps',
+                     '--target', str(target), str(ROOT)]]
+        env = dict(os.environ, PYTHONPATH=str(target))
+    else:
+        folder = tmp_path_factory.mktemp('runtime_env')
+        venv.create(folder, with_pip=True)
+        python = str(folder / 'bin' / 'python')
+        pip = [python, '-m', 'pip', 'install', '--quiet']
+        commands = [pip + ['--no-deps', str(ROOT)],
+                    pip + ['--only-binary', ':all:'] + requirements]
+        env = dict(os.environ)
+    env.pop('PYTHONHOME', None)
+    for command in commands:
         result = subprocess.run(command, capture_output=True, text=True,
                                 timeout=900)
         assert result.returncode == 0, result.stderr[-3000:]
-    seconds = time.perf_counter() - start
-    print(f'\nruntime install: {seconds:.0f} s (venv, package, '
-          f'{len(runtime_requirements())} requirements)')
-    return python, seconds
+    print(f'\nruntime install: {time.perf_counter() - start:.0f} s ('
+          + ('the package, beside ' + str(PREBUILT_ENV) if prebuilt else
+             'a new environment, the package and the extra') + ')')
+    return SimpleNamespace(python=python, env=env)
 
 
 #: Not installed by the runtime extra: the training stack, and what only
@@ -66,10 +88,10 @@ def test_runtime_env_lacks_the_training_stack(runtime_env):
     are absent, the runtime modules import (from the installed package,
     outside the repository) and none of them, nor matplotlib, is
     imported."""
-    python, _ = runtime_env
+    python, env = runtime_env.python, runtime_env.env
     for package in ABSENT:
         result = subprocess.run([python, '-c', f'import {package}'],
-                                capture_output=True, cwd='/')
+                                capture_output=True, cwd='/', env=env)
         assert result.returncode != 0, f'{package} is installed'
     script = (
         'import sys, mmdet_famo.node, mmdet_famo.apis, mmdet_famo.apis.cli, '
@@ -79,7 +101,8 @@ def test_runtime_env_lacks_the_training_stack(runtime_env):
     result = subprocess.run([python, '-c', script],
                             capture_output=True,
                             text=True,
-                            cwd='/')
+                            cwd='/',
+                            env=env)
     assert result.returncode == 0, result.stderr
     location, heavy = result.stdout.split('\n')[:2]
     assert not location.startswith(str(ROOT))
@@ -100,7 +123,7 @@ def test_node_on_phantoms_sends_pytorch_findings(runtime_env, famo_model,
     """The node of the runtime install, on the exported model, writes per
     study the structured report, presentation state and Secondary
     Captures that tools/infer.py writes with the PyTorch model."""
-    python, _ = runtime_env
+    python, env = runtime_env.python, runtime_env.env
     studies = sorted((phantom_root / 'images').glob('PH000[12]/*'))
     files = sorted(p for study in studies for p in study.rglob('*.dcm'))
     assert len(studies) >= 2 and files
@@ -119,7 +142,8 @@ def test_node_on_phantoms_sends_pytorch_findings(runtime_env, famo_model,
     ],
                             stdout=log,
                             stderr=subprocess.STDOUT,
-                            cwd=str(tmp_path))
+                            cwd=str(tmp_path),
+                            env=env)
     try:
         for number, path in enumerate(files):
             shutil.copy(path, watch / f'{number:03d}.dcm')
