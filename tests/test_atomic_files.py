@@ -8,10 +8,11 @@ import pytest
 
 from mmdet_famo.atomic_files import (PARTIAL_PREFIX, remove_partial_files,
                                      write_atomically)
+from tests.disk_errors import disk_full
 
 
 def no_space(*args, **kwargs):
-    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    raise disk_full()
 
 
 def test_writes_bytes_or_through_a_writer(tmp_path):

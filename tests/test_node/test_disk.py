@@ -2,7 +2,6 @@
 before anything is written, and taken again once space returns; a write
 that fails is refused without a trace; a round that hits an ``OSError`` is
 run again after a back-off; no worker thread dies of an error."""
-import errno
 import logging
 import os
 import shutil
@@ -21,6 +20,7 @@ from mmdet_famo.node.processor import StudyProcessor
 from mmdet_famo.node.receiver import StorageReceiver
 from mmdet_famo.node.spool import DONE, RECEIVING
 from tests.dicom_factory import write_dicom
+from tests.disk_errors import disk_full
 from .loopback import StoreEvent, wait_for
 
 Usage = namedtuple('Usage', 'total used free')
@@ -79,7 +79,7 @@ def test_a_write_that_fails_is_refused_without_a_trace(tmp_path, monkeypatch,
     real_fsync = os.fsync
 
     def full(descriptor):
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        raise disk_full()
 
     monkeypatch.setattr(os, 'fsync', full)
     status = receiver.handle_store(StoreEvent(path))
@@ -101,7 +101,7 @@ def test_a_round_that_hits_a_full_disk_runs_again_after_a_back_off(
     def infer(predictor, inputs, work, overlays, **options):
         calls.append(time.time())
         if len(calls) == 1:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), work)
+            raise disk_full(work)
         if len(calls) == 2:  # the writers log it and go on
             return dict(summary={},
                         cases=[
@@ -147,8 +147,7 @@ def test_no_worker_thread_dies_of_an_error(caplog):
         def step(self):
             self.passes += 1
             if self.passes <= 3:
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC),
-                              '/spool/PATIENT-NAME.dcm')
+                raise disk_full('/spool/PATIENT-NAME.dcm')
             return 0.01
 
     worker = Flaky()
