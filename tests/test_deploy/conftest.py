@@ -1,10 +1,14 @@
 """Briefly trained tiny detectors (baseline and FAMO), their ONNX exports,
 and phantoms to compare them on."""
+import os
+import pickle
 from types import SimpleNamespace
+from typing import Callable
 
 import numpy as np
 import pytest
 import torch
+from filelock import FileLock
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.optim import build_optim_wrapper
@@ -81,16 +85,38 @@ def export_trained(config_file: str, phantom_root, folder) -> SimpleNamespace:
     return files
 
 
+def built_once(tmp_path_factory, name: str, build: Callable):
+    """``build(folder)``, run once per test run rather than once per
+    pytest-xdist worker (the tests of several modules, spread over the
+    workers, share these models): the first worker to ask builds in a folder
+    of the run's base folder, which the workers share; the others wait on
+    its lock and load the pickled result (pytest-xdist's documented way of
+    running a session fixture once)."""
+    if 'PYTEST_XDIST_WORKER' not in os.environ:
+        return build(tmp_path_factory.mktemp(name))
+    folder = tmp_path_factory.getbasetemp().parent / name
+    result_file = folder / 'result.pkl'
+    with FileLock(f'{folder}.lock'):
+        if result_file.exists():
+            return pickle.loads(result_file.read_bytes())
+        folder.mkdir(exist_ok=True)  # a failed build is retried
+        result = build(folder)
+        result_file.write_bytes(pickle.dumps(result))
+    return result
+
+
 @pytest.fixture(scope='session')
 def baseline_model(phantom_root, tmp_path_factory):
-    return export_trained(BASELINE_CONFIG, phantom_root,
-                          tmp_path_factory.mktemp('baseline_model'))
+    return built_once(
+        tmp_path_factory, 'baseline_model',
+        lambda folder: export_trained(BASELINE_CONFIG, phantom_root, folder))
 
 
 @pytest.fixture(scope='session')
 def famo_model(phantom_root, tmp_path_factory):
-    return export_trained(FAMO_CONFIG, phantom_root,
-                          tmp_path_factory.mktemp('famo_model'))
+    return built_once(
+        tmp_path_factory, 'famo_model',
+        lambda folder: export_trained(FAMO_CONFIG, phantom_root, folder))
 
 
 @pytest.fixture(scope='session', params=['baseline', 'famo'])
