@@ -28,13 +28,14 @@ import logging
 import os
 import os.path as osp
 import shutil
+import socket
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from pydicom import Dataset, dcmread
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
-from pynetdicom import AE
+from pynetdicom import AE, evt
 from pynetdicom.status import code_to_category
 
 from mmdet_famo.atomic_files import write_atomically
@@ -44,6 +45,16 @@ from .tls import TlsSettings
 from .worker import Worker, describe_error
 
 LOGGER = logging.getLogger('mmdet_famo.node')
+
+
+def send_without_delay(event: evt.Event) -> None:
+    """``EVT_CONN_OPEN`` handler of a sending association: TCP_NODELAY on
+    its socket. pynetdicom writes a C-STORE request in pieces; with Nagle's
+    algorithm the last piece waits for the peer's delayed acknowledgement
+    (40 ms on Linux): 51 ms per C-STORE of a 64 x 64 image over loopback,
+    10 ms without. DCMTK (and so Orthanc) sets it too."""
+    event.assoc.dul.socket.socket.setsockopt(socket.IPPROTO_TCP,
+                                             socket.TCP_NODELAY, 1)
 
 
 class DestinationUnavailable(RuntimeError):
@@ -105,10 +116,12 @@ class DicomDestination:
                 sop_class, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
         tls_args = (None if self.tls is None else
                     (self.tls.client_context(), self.host))
-        assoc = ae.associate(self.host,
-                             self.port,
-                             ae_title=self.ae_title,
-                             tls_args=tls_args)
+        assoc = ae.associate(
+            self.host,
+            self.port,
+            ae_title=self.ae_title,
+            tls_args=tls_args,
+            evt_handlers=[(evt.EVT_CONN_OPEN, send_without_delay)])
         if (not assoc.is_established and assoc.rejected_contexts
                 and not assoc.accepted_contexts):
             # accepted, then aborted by pynetdicom: no SOP class taken

@@ -17,6 +17,7 @@ from pynetdicom.presentation import build_context
 
 from mmdet_famo.evaluation.operating_points import given_operating_points
 from mmdet_famo.node import FreeSpaceFloor, NodeSettings
+from mmdet_famo.node.sender import send_without_delay
 
 HOST = '127.0.0.1'
 #: The node's thresholds in these tests: the tiny random model's box scores
@@ -102,12 +103,15 @@ def send(port: int,
          ae_title: str = 'MODALITY',
          tls_args=None) -> List[int]:
     """C-STORE ``datasets`` to the node on one association, calling as
-    ``ae_title`` (over TLS with ``tls_args``); their statuses (-1 where no
+    ``ae_title`` (over TLS with ``tls_args``), each sent at once as a
+    modality's DICOM library sends it; their statuses (-1 where no
     presentation context was accepted for it)."""
     ae = AE(ae_title=ae_title)
     classes = {ds.SOPClassUID for ds in datasets} | set(extra_contexts)
     ae.requested_contexts = [build_context(uid) for uid in sorted(classes)]
-    assoc = ae.associate(HOST, port, ae_title='FAMO', tls_args=tls_args)
+    assoc = ae.associate(
+        HOST, port, ae_title='FAMO', tls_args=tls_args,
+        evt_handlers=[(evt.EVT_CONN_OPEN, send_without_delay)])
     assert assoc.is_established
     statuses = []
     try:

@@ -16,14 +16,17 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from pynetdicom import AE, _config
+from pynetdicom import AE, _config, evt
 from pynetdicom.presentation import build_context
 
 from mmdet_famo.node import Spool, StorageReceiver
+from mmdet_famo.node.sender import send_without_delay
 from tests.dicom_factory import write_dicom
 from .loopback import HOST
 
 MUTANTS = 500
+#: Each PDU sent at once, as a modality's DICOM library sends it.
+NO_DELAY = [(evt.EVT_CONN_OPEN, send_without_delay)]
 KINDS = ('truncated', 'wrong length', 'huge', 'no pixel data', 'disagree')
 
 
@@ -135,7 +138,8 @@ def test_mutated_instances_are_refused_and_the_node_keeps_serving(
         assoc = None
         for kind, path in mutants:
             if assoc is None or not assoc.is_established:
-                assoc = ae.associate(HOST, port, ae_title='FAMO')
+                assoc = ae.associate(HOST, port, ae_title='FAMO',
+                                     evt_handlers=NO_DELAY)
                 assert assoc.is_established  # the node still answers
             try:
                 response = assoc.send_c_store(path)
@@ -146,7 +150,8 @@ def test_mutated_instances_are_refused_and_the_node_keeps_serving(
         if assoc.is_established:
             assoc.release()
         # the node keeps serving: the intact instance is taken
-        assoc = ae.associate(HOST, port, ae_title='FAMO')
+        assoc = ae.associate(HOST, port, ae_title='FAMO',
+                             evt_handlers=NO_DELAY)
         assert assoc.send_c_store(base).Status == 0x0000
         assoc.release()
     finally:
