@@ -16,17 +16,14 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from pynetdicom import AE, _config, evt
+from pynetdicom import AE, _config
 from pynetdicom.presentation import build_context
 
 from mmdet_famo.node import Spool, StorageReceiver
-from mmdet_famo.node.sender import send_without_delay
 from tests.dicom_factory import write_dicom
-from .loopback import HOST
+from .loopback import HOST, NO_DELAY
 
 MUTANTS = 500
-#: Each PDU sent at once, as a modality's DICOM library sends it.
-NO_DELAY = [(evt.EVT_CONN_OPEN, send_without_delay)]
 KINDS = ('truncated', 'wrong length', 'huge', 'no pixel data', 'disagree')
 
 
