@@ -13,4 +13,4 @@ demo: setup
 # process (--dist loadscope), so that its fixtures (trained tiny models,
 # exports) are built once, not once per process.
 test: setup
-	.venv/bin/python -m pytest tests -q -n auto --dist loadscope
+	.venv/bin/python -m pytest tests -q -n auto --dist loadscope --no-loadscope-reorder

@@ -12,6 +12,8 @@ from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from tests.detector_cfg import tiny_detector_cfg
 
+pytestmark = pytest.mark.heavy
+
 FAMO_CONFIG = ('configs/famo/'
                'famo_faster-rcnn_x101-32x4d_fpn_4xb1-35e_fracture.py')
 

@@ -31,6 +31,7 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from mmdet_famo.utils.steps import (Step, run_comparison,  # noqa: E402
                                     run_steps)
+from mmdet_famo.quick_exit import skip_collection_at_exit  # noqa: E402
 # Two phantom sets of different patients. Evaluation: 420 patients (about
 # 1,300 images, 530 studies), half the studies fracture-free as in a
 # clinic; the test set holds about 400 cases (170 fractured, 226
@@ -158,4 +159,5 @@ def main():
 
 
 if __name__ == '__main__':
+    skip_collection_at_exit()
     main()

@@ -37,6 +37,7 @@ from mmdet_famo.node import (  # noqa: E402
     DicomDestination, DicomNode, FolderDestination, FreeSpaceFloor,
     NodeSettings, StowRsDestination, TlsSettings)
 from mmdet_famo.node.node import is_loopback  # noqa: E402
+from mmdet_famo.quick_exit import skip_collection_at_exit  # noqa: E402
 
 
 def parse_destination(value: str) -> DicomDestination:
@@ -265,4 +266,5 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == '__main__':
+    skip_collection_at_exit()
     sys.exit(main())

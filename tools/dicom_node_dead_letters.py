@@ -23,6 +23,7 @@ from typing import List, Optional
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmdet_famo.node import Spool  # noqa: E402
+from mmdet_famo.quick_exit import skip_collection_at_exit  # noqa: E402
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -62,4 +63,5 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == '__main__':
+    skip_collection_at_exit()
     sys.exit(main())

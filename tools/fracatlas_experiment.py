@@ -36,6 +36,7 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from mmdet_famo.utils.steps import (Step, run_comparison,  # noqa: E402
                                     run_steps)
+from mmdet_famo.quick_exit import skip_collection_at_exit  # noqa: E402
 
 MODELS = {
     'famo':
@@ -182,4 +183,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
+    skip_collection_at_exit()
     main()

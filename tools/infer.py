@@ -30,6 +30,7 @@ from mmdet_famo.apis.cli import (  # noqa: E402
     model_backend, model_files)
 from mmdet_famo.apis.report import REPORT_FILE  # noqa: E402
 from mmdet_famo.datasets.modalities import PROJECTION_MODALITIES  # noqa: E402
+from mmdet_famo.quick_exit import skip_collection_at_exit  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
@@ -113,4 +114,5 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == '__main__':
+    skip_collection_at_exit()
     sys.exit(main())

@@ -30,6 +30,7 @@ from mmdet.engine.hooks.utils import trigger_visualization_hook
 from mmdet.evaluation import DumpDetResults
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from mmdet_famo.quick_exit import skip_collection_at_exit  # noqa: E402
 from mmdet_famo.utils import configure_cpu_distributed  # noqa: E402
 
 #: MMDetection's default ``tta_model`` (its tools/test.py).
@@ -170,4 +171,5 @@ def main():
 
 
 if __name__ == '__main__':
+    skip_collection_at_exit()
     main()

@@ -16,6 +16,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from mmdet_famo.quick_exit import skip_collection_at_exit  # noqa: E402
 from mmdet_famo.utils import (configure_cpu_distributed,  # noqa: E402
                               log_learning_rate_scaling)
 
@@ -83,4 +84,5 @@ def main():
 
 
 if __name__ == '__main__':
+    skip_collection_at_exit()
     main()

@@ -20,6 +20,8 @@ from mmdet_famo.apis.private_logging import scrub
 from mmdet_famo.evaluation.operating_points import given_operating_points
 from tests.test_apis.conftest import write_cr_study
 
+pytestmark = pytest.mark.heavy
+
 #: Every box of the tiny model is a finding (its scores lie around 0.55).
 EVERY_BOX = given_operating_points(0.)
 #: PixelMed's XSLT exceeds the XPath limits of current Java without the

@@ -12,6 +12,8 @@ import pytest
 
 from mmdet_famo.apis.cli import model_backend
 
+pytestmark = pytest.mark.heavy
+
 #: Operating points low enough that the briefly trained model has both
 #: suspected and definite findings on the phantoms.
 SUSPECTED, DEFINITE = '0.06', '0.08'

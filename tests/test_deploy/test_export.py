@@ -16,6 +16,8 @@ from mmdet_famo.deploy.export import export_onnx, graph_domains  # noqa: E402
 from mmdet_famo.deploy.model_info import ModelInfo  # noqa: E402
 from mmdet_famo.deploy.runtime import OnnxDetector  # noqa: E402
 
+pytestmark = pytest.mark.heavy
+
 DEMO_CONFIGS = [
     'configs/demo/faster-rcnn_r18_fpn_1xb4-5e_phantom.py',
     'configs/demo/famo_faster-rcnn_r18_fpn_1xb4-5e_phantom.py',

@@ -11,6 +11,8 @@ from mmdet_famo.datasets.transforms.loading import LoadRadiograph
 from mmdet_famo.deploy.runtime import OnnxDetector
 from mmdet_famo.evaluation.functional.box_matching import pairwise_overlaps
 
+pytestmark = pytest.mark.heavy
+
 #: The parity bars: every box matched at IoU >= 0.99 (one to one), scores
 #: within 1e-3.
 MIN_IOU = 0.99

@@ -19,6 +19,8 @@ import pytest
 
 from .test_backends import assert_same_dicom
 
+pytestmark = pytest.mark.heavy
+
 ROOT = Path(__file__).resolve().parents[2]
 #: Thresholds of the briefly trained model (tests/test_deploy/conftest.py).
 SUSPECTED, DEFINITE = '0.06', '0.08'

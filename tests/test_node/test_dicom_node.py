@@ -26,6 +26,8 @@ from mmdet_famo.node import (DicomDestination, FolderDestination,
 from .loopback import (DCMTK, DEFINITE, HOST, SUSPECTED, Destination,
                        free_port, node_settings, read, send, wait_for)
 
+pytestmark = pytest.mark.heavy
+
 ROOT = Path(__file__).parents[2]
 TOOL = ROOT / 'tools' / 'infer.py'
 

@@ -20,6 +20,8 @@ from tests.orthanc import AE_TITLE
 from .loopback import HOST, node_settings, read
 from .test_dicom_node import report_findings, run_infer_tool, sr_findings
 
+pytestmark = pytest.mark.heavy
+
 #: DICOM JSON tags (PS3.18 F.2) read from WADO-RS metadata.
 MODALITY, SOP_INSTANCE = '00080060', '00080018'
 #: Results per study: an SR, presentation states, Secondary Captures.

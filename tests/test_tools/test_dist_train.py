@@ -4,9 +4,12 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from .conftest import ROOT
+
+pytestmark = pytest.mark.heavy
 
 
 def test_dist_train_two_cpu_processes(tiny_config, tmp_path):

@@ -22,6 +22,8 @@ from mmdet_famo.evaluation.operating_points import load_operating_points
 from mmdet_famo.phantom import PhantomConfig, generate_phantom_dataset
 from .conftest import ROOT
 
+pytestmark = pytest.mark.heavy
+
 # each paper config of the docs, and the demo config that inherits it
 PAPER_CONFIGS = {
     'configs/famo/famo_faster-rcnn_x101-32x4d_fpn_4xb1-35e_fracture.py':

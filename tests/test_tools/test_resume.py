@@ -6,9 +6,12 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 
 from .conftest import ROOT
+
+pytestmark = pytest.mark.heavy
 
 TRAIN = osp.join(ROOT, 'tools/train.py')
 

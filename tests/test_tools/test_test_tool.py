@@ -17,6 +17,8 @@ from mmengine.registry import init_default_scope
 from mmdet.registry import DATASETS, MODELS
 from .conftest import ROOT, TINY_BASE, TINY_CONFIG
 
+pytestmark = pytest.mark.heavy
+
 TEST = osp.join(ROOT, 'tools/test.py')
 
 LIST_EVALUATOR = """

@@ -15,6 +15,8 @@ from torch.utils.data import Dataset
 import mmdet_famo  # noqa: F401  (allow-lists mmengine's checkpoint contents)
 from mmdet_famo.utils.safe_checkpoint import history_buffer_statistic
 
+pytestmark = pytest.mark.heavy
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 

@@ -27,6 +27,7 @@ from mmdet_famo.analysis.learning_curves import (  # noqa: E402
 from mmdet_famo.evaluation.functional import (  # noqa: E402
     CI_METHODS,
     OVERLAP_CRITERIA)
+from mmdet_famo.quick_exit import skip_collection_at_exit  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -103,4 +104,5 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
+    skip_collection_at_exit()
     main()

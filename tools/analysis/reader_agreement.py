@@ -31,6 +31,7 @@ from mmdet_famo.evaluation.functional.box_matching import \
     OVERLAP_CRITERIA  # noqa: E402
 from mmdet_famo.evaluation.functional.proportions import \
     CI_METHODS  # noqa: E402
+from mmdet_famo.quick_exit import skip_collection_at_exit  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -97,4 +98,5 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
+    skip_collection_at_exit()
     main()

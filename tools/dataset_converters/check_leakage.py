@@ -23,6 +23,7 @@ from mmdet_famo.datasets.coco_builder import DatasetRecordError
 from mmdet_famo.datasets.duplicates import (add_duplicate_arguments,
                                             find_duplicate_leaks)
 from mmdet_famo.datasets.splits import LEAKAGE_KEYS, find_leakage
+from mmdet_famo.quick_exit import skip_collection_at_exit
 
 
 def parse_args() -> argparse.Namespace:
@@ -65,4 +66,5 @@ def main() -> None:
 
 
 if __name__ == '__main__':
+    skip_collection_at_exit()
     main()

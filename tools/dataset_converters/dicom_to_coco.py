@@ -23,6 +23,7 @@ from mmdet_famo.datasets.converters import convert_dicom_folder
 from mmdet_famo.datasets.duplicates import (add_duplicate_arguments,
                                             duplicate_groups_from_args)
 from mmdet_famo.datasets.splits import add_split_arguments, split_by_patient
+from mmdet_famo.quick_exit import skip_collection_at_exit
 
 
 def parse_args() -> argparse.Namespace:
@@ -71,4 +72,5 @@ def main() -> None:
 
 
 if __name__ == '__main__':
+    skip_collection_at_exit()
     main()

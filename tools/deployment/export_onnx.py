@@ -22,6 +22,7 @@ from mmengine.config import DictAction  # noqa: E402
 
 from mmdet_famo.deploy.export import describe, export_onnx  # noqa: E402
 from mmdet_famo.deploy.onnx_ops import OPSET  # noqa: E402
+from mmdet_famo.quick_exit import skip_collection_at_exit  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
@@ -71,4 +72,5 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == '__main__':
+    skip_collection_at_exit()
     sys.exit(main())

@@ -30,6 +30,7 @@ from mmengine.utils import mkdir_or_exist
 
 from mmdet.registry import DATASETS, VISUALIZERS
 from mmdet.structures.bbox import BaseBoxes
+from mmdet_famo.quick_exit import skip_collection_at_exit
 
 
 def parse_args() -> argparse.Namespace:
@@ -126,4 +127,5 @@ def main() -> None:
 
 
 if __name__ == '__main__':
+    skip_collection_at_exit()
     main()

@@ -18,6 +18,7 @@ from mmdet_famo.phantom import ANATOMIES, PhantomConfig, \
     generate_phantom_dataset
 from mmdet_famo.phantom.readers import (ReaderDisagreement,
                                         write_reader_annotations)
+from mmdet_famo.quick_exit import skip_collection_at_exit
 
 
 def parse_args() -> argparse.Namespace:
@@ -101,4 +102,5 @@ def main() -> None:
 
 
 if __name__ == '__main__':
+    skip_collection_at_exit()
     main()
