@@ -11,6 +11,7 @@ import json
 import os
 import os.path as osp
 import re
+import shutil
 import subprocess
 import sys
 
@@ -113,9 +114,14 @@ def test_documented_train_test_compare_infer(phantom_root, tmp_path):
             TINY.format(base=glob.glob(osp.join(ROOT, demo))[0],
                         data_root=phantom_root + '/'))
         substitutions[paper] = str(tiny)
+    # two patients' studies (8 images) for the new studies to infer on
+    new_studies = tmp_path / 'new_studies'
+    for patient in ('PH0001', 'PH0004'):
+        shutil.copytree(osp.join(phantom_root, 'images', patient),
+                        new_studies / patient)
     substitutions.update({
         'work_dirs/': f'{tmp_path}/work_dirs/',
-        '/data/new_studies/': f'{phantom_root}/images/',
+        '/data/new_studies/': f'{new_studies}/',
         '--device cuda:0': '--device cpu',
         '--batch-size 4': '--batch-size 2',
         '--out-dir infer_out': f'--out-dir {tmp_path}/infer_out',
@@ -158,4 +164,5 @@ def test_documented_train_test_compare_infer(phantom_root, tmp_path):
     assert 'chosen on this test set' not in report
     inferred = json.loads((tmp_path / 'infer_out' / 'report.json'
                            ).read_text())
-    assert inferred['summary']['images'] > 0
+    assert inferred['summary']['images'] == len(
+        list(new_studies.rglob('*.dcm')))
