@@ -3,13 +3,15 @@
 A tool that imports PyTorch and MMDetection holds about 420,000 objects in
 4,400 modules. At exit, CPython tears the modules down and runs its cyclic
 garbage collector over all of them: 1.3 s of CPU on this project's 2-core
-machine, as long as the import of a small tool's own work
-(docs/benchmarks.md). :func:`gc.freeze` moves every live object to the
-collector's permanent generation, which it never scans
+machine, against 5 s for the whole import (docs/getting-started.md).
+:func:`gc.freeze` moves every live object to the collector's permanent
+generation, which it never scans
 (https://docs.python.org/3/library/gc.html#gc.freeze), so the collections
-at shutdown have almost nothing to walk. Nothing else changes: ``atexit``
-callbacks still run, logging's handlers are flushed and closed, standard
-output is flushed, and the operating system reclaims the memory as always.
+at shutdown have almost nothing to walk. ``atexit`` callbacks still run,
+logging's handlers are flushed and closed and standard output is flushed;
+what is lost is the finalisation of objects caught in reference cycles,
+which CPython never promised at exit: the tools close their files
+themselves (:mod:`mmdet_famo.atomic_files`).
 """
 import atexit
 import gc

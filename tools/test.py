@@ -31,7 +31,8 @@ from mmdet.evaluation import DumpDetResults
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmdet_famo.quick_exit import skip_collection_at_exit  # noqa: E402
-from mmdet_famo.utils import configure_cpu_distributed  # noqa: E402
+from mmdet_famo.utils import (configure_cpu_distributed,  # noqa: E402
+                              plain_config_text)
 
 #: MMDetection's default ``tta_model`` (its tools/test.py).
 DEFAULT_TTA_MODEL = dict(
@@ -140,7 +141,7 @@ def use_tta(cfg: Config) -> None:
 
 def main():
     args = parse_args()
-    cfg = Config.fromfile(args.config)
+    cfg = plain_config_text(Config.fromfile(args.config))
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)

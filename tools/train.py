@@ -18,7 +18,7 @@ from mmengine.runner import Runner
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmdet_famo.quick_exit import skip_collection_at_exit  # noqa: E402
 from mmdet_famo.utils import (configure_cpu_distributed,  # noqa: E402
-                              log_learning_rate_scaling)
+                              log_learning_rate_scaling, plain_config_text)
 
 
 def parse_args():
@@ -56,7 +56,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    cfg = Config.fromfile(args.config)
+    cfg = plain_config_text(Config.fromfile(args.config))
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
