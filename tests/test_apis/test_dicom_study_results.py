@@ -25,9 +25,10 @@ pytestmark = pytest.mark.heavy
 #: Every box of the tiny model is a finding (its scores lie around 0.55).
 EVERY_BOX = given_operating_points(0.)
 #: PixelMed's XSLT exceeds the XPath limits of current Java without the
-#: first three. The last two suit one short run: the quick compiler alone
-#: and one garbage-collector thread took 14 s of CPU against 24 s with the
-#: JVM's defaults on the same SR.
+#: first three. The last two suit one short run (the quick compiler alone,
+#: one garbage-collector thread); most of the run is compiling PixelMed's
+#: 6 MB SR stylesheet: 28-36 s of CPU on the same SR with or without the
+#: quick compiler, measured twice each.
 PIXELMED_JAVA_OPTIONS = ('-Djdk.xml.xpathExprOpLimit=0 '
                          '-Djdk.xml.xpathExprGrpLimit=0 '
                          '-Djdk.xml.xpathTotalOpLimit=0 '
