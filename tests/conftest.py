@@ -34,8 +34,8 @@ def pytest_collection_modifyitems(config, items):
 def pytest_collection_finish(session):
     # the collected modules (torch, MMDetection, pydicom...: 540,000 objects
     # after collecting the suite) move to the collector's permanent
-    # generation, so
-    # that the full collections the tests' allocations trigger skip them:
+    # generation, so that the full collections the tests' allocations
+    # trigger skip them:
     # `pytest tests/test_evaluation tests/test_datasets tests/test_analysis
     # -n 2` took 48-49 s of CPU instead of 54 s
     gc.freeze()
