@@ -32,12 +32,6 @@ from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 
 CONFIG = 'configs/fracatlas/faster-rcnn_effl0_fpn_1xb4-12e_fracatlas.py'
-#: Output channels of stages 2, 4 and 6 (the FPN's inputs) per encoder.
-ENCODER_CHANNELS = {
-    'lite0': [40, 112, 320],
-    'lite1': [40, 112, 320],
-    'lite2': [48, 120, 352],
-}
 #: name: (encoder, FPN channels, training crop side)
 VARIANTS = {
     'as trained (Lite0, FPN 64, 320 px crops)': ('lite0', 64, 320),
@@ -54,7 +48,8 @@ def build(encoder: str, channels: int) -> torch.nn.Module:
     model = cfg.model
     model.backbone.arch = encoder
     model.backbone.init_cfg = None
-    model.neck.in_channels = ENCODER_CHANNELS[encoder]
+    # the FPN's inputs: the encoder's channels at its output stages
+    model.neck.in_channels = MODELS.build(model.backbone).out_channels
     model.neck.out_channels = channels
     model.rpn_head.in_channels = model.rpn_head.feat_channels = channels
     model.roi_head.bbox_roi_extractor.out_channels = channels
