@@ -5,21 +5,24 @@ the stratified split), draws the training set (every fractured training
 image and ``--fracture-free`` fracture-free ones), trains the CPU-sized
 baseline and FAMO detectors side by side
 (``configs/fracatlas/*effl0*``: ImageNet-pretrained EfficientNet-Lite0 +
-FPN), validates them, picks each model's operating points on the
-validation split, tests both on the test split and compares them
-(``tools/analysis/compare.py``). Last, each model is tested on its own
-fractured training images too (``train_fractured``): an AP50 there barely
-above the test split's says the model has not fitted its training set (a
-schedule or capacity limit), a much higher one that it has (a data
-limit).
+FPN; ``*effl1*`` with ``--encoder lite1``), validates them, picks each
+model's operating points on the validation split, tests both on the test
+split and compares them (``tools/analysis/compare.py``). Last, each model
+is tested on its own fractured training images too (``train_fractured``):
+an AP50 there barely above the test split's says the model has not fitted
+its training set (a schedule or capacity limit), a much higher one that it
+has (a data limit).
 
     python tools/fracatlas_experiment.py PATH/TO/FracAtlas \\
-        [--work-dir work_dirs/fracatlas] [--epochs N] [--seed S]
+        [--work-dir work_dirs/fracatlas] [--encoder lite0|lite1] \\
+        [--epochs N] [--seed S]
 
 FracAtlas (Abedeen et al., 2023; CC BY 4.0) is read where it lies and never
 written to: annotations go to ``WORK_DIR/annotations``. Each step's log is
 kept in the work folder; an interrupted experiment goes on where it stopped
 (a training resumes from its last checkpoint); ``--restart`` starts over.
+The work folder records the experiment's settings (``experiment.json``)
+and refuses to go on with others.
 """
 import argparse
 import json
@@ -38,18 +41,22 @@ from mmdet_famo.utils.steps import (Step, run_comparison,  # noqa: E402
                                     run_steps)
 from mmdet_famo.quick_exit import skip_collection_at_exit  # noqa: E402
 
+#: Per encoder, the configs of the two models compared.
 MODELS = {
-    'famo':
-    'configs/fracatlas/famo_faster-rcnn_effl0_fpn_1xb4-12e_fracatlas.py',
-    'baseline':
-    'configs/fracatlas/faster-rcnn_effl0_fpn_1xb4-12e_fracatlas.py',
+    encoder: {
+        'famo': f'configs/fracatlas/famo_faster-rcnn_eff{short}_fpn_'
+        '1xb4-12e_fracatlas.py',
+        'baseline': f'configs/fracatlas/faster-rcnn_eff{short}_fpn_'
+        '1xb4-12e_fracatlas.py',
+    }
+    for encoder, short in (('lite0', 'l0'), ('lite1', 'l1'))
 }
 TRAINING_SET = 'train_enriched.json'
 #: The fractured images of the training set: the fit check's test set.
 FRACTURED_TRAINING_SET = 'train_fractured.json'
 NOTE = ('Real radiographs from FracAtlas (Abedeen et al., Sci Data 2023, '
         'CC BY 4.0), the converter\'s stratified test split; CPU-sized '
-        'models (EfficientNet-Lite0 + FPN), not the paper\'s ResNeXt-101.')
+        'models (EfficientNet-{} + FPN), not the paper\'s ResNeXt-101.')
 
 
 def parse_args(argv=None):
@@ -57,6 +64,11 @@ def parse_args(argv=None):
     parser.add_argument('fracatlas', help='FracAtlas folder (holds '
                         'dataset.csv, images/ and Annotations/)')
     parser.add_argument('--work-dir', default='work_dirs/fracatlas')
+    parser.add_argument(
+        '--encoder',
+        choices=sorted(MODELS),
+        default='lite0',
+        help='ImageNet-pretrained encoder of both models (default lite0)')
     parser.add_argument(
         '--epochs', type=int, help='training epochs (default: the configs\')')
     parser.add_argument(
@@ -87,6 +99,23 @@ def write_training_set(annotations: str, fracture_free: int,
         subset = fracture_enriched_subset(coco, number, seed)
         write_atomically(
             osp.join(annotations, name), json.dumps(subset).encode())
+
+
+def check_settings(work_dir: str, settings: dict) -> None:
+    """Record the settings in a new work folder; in one that has them,
+    stop unless they are the same (a resumed run must not mix models
+    trained with another encoder, seed or training set)."""
+    from mmdet_famo.atomic_files import write_atomically
+    path = osp.join(work_dir, 'experiment.json')
+    if osp.isfile(path):
+        with open(path) as file:
+            recorded = json.load(file)
+        if recorded != settings:
+            sys.exit(f'error: {work_dir} holds an experiment with the '
+                     f'settings {recorded}, not {settings}: give another '
+                     '--work-dir, or --restart to delete it')
+    else:
+        write_atomically(path, json.dumps(settings).encode())
 
 
 def data_options(fracatlas: str, annotations: str) -> list:
@@ -130,6 +159,10 @@ def main(argv=None):
     if args.restart:
         shutil.rmtree(work_dir, ignore_errors=True)
     os.makedirs(work_dir, exist_ok=True)
+    check_settings(
+        work_dir,
+        dict(encoder=args.encoder, epochs=args.epochs,
+             fracture_free=args.fracture_free, seed=args.seed))
     python = sys.executable
     start = time.time()
 
@@ -143,7 +176,7 @@ def main(argv=None):
 
     from mmengine.config import Config
     train_steps, test_steps = [], []
-    for model, config in MODELS.items():
+    for model, config in MODELS[args.encoder].items():
         model_dir = osp.join(work_dir, model)
         epochs = args.epochs or Config.fromfile(
             osp.join(ROOT, config)).train_cfg.max_epochs
@@ -176,7 +209,8 @@ def main(argv=None):
         run_steps(*train_steps)
     run_steps(*test_steps)
 
-    report = run_comparison(work_dir, NOTE)
+    report = run_comparison(
+        work_dir, NOTE.format(args.encoder.replace('lite', 'Lite')))
     print_fit_check(work_dir)
     print(f'Experiment finished in {(time.time() - start) / 60:.1f} min. '
           f'Report: {report}')

@@ -41,13 +41,27 @@ def test_baseline_is_the_papers_config_on_the_converted_set(name, data_root):
     assert cfg.train_dataloader.dataset.data_prefix == dict(img='images/')
 
 
-CPU_FRACATLAS_PAIR = (
-    'configs/fracatlas/faster-rcnn_effl0_fpn_1xb4-12e_fracatlas.py',
-    'configs/fracatlas/famo_faster-rcnn_effl0_fpn_1xb4-12e_fracatlas.py')
+def cpu_pair(encoder):
+    return (f'configs/fracatlas/faster-rcnn_eff{encoder}_fpn_1xb4-12e_'
+            'fracatlas.py',
+            f'configs/fracatlas/famo_faster-rcnn_eff{encoder}_fpn_1xb4-12e_'
+            'fracatlas.py')
 
 
-def test_cpu_fracatlas_famo_differs_only_in_famo():
-    assert resolved_difference(*CPU_FRACATLAS_PAIR) == FAMO_DIFFERENCE
+CPU_FRACATLAS_PAIR = cpu_pair('l0')
+
+
+@pytest.mark.parametrize('encoder', ['l0', 'l1'])
+def test_cpu_fracatlas_famo_differs_only_in_famo(encoder):
+    assert resolved_difference(*cpu_pair(encoder)) == FAMO_DIFFERENCE
+
+
+def test_cpu_fracatlas_lite1_differs_only_in_its_encoder():
+    assert resolved_difference(cpu_pair('l0')[0], cpu_pair('l1')[0]) == {
+        'model.backbone.arch.': ('lite0', 'lite1'),
+        'model.backbone.init_cfg.checkpoint.':
+        ('efficientnet-lite://lite0', 'efficientnet-lite://lite1'),
+    }
 
 
 def test_cpu_fracatlas_config_keeps_the_papers_data_and_evaluation():
