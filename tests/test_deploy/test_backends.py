@@ -164,7 +164,9 @@ def test_infer_tool_onnx_gives_pytorch_outputs(famo_model, phantom_root,
 
 
 def _close(actual, expected, path='report') -> bool:
-    """Equal but for numbers, which agree to 1e-3 (scores) or 0.01 px."""
+    """Equal but for numbers, which agree to 1e-3 (scores) or to one unit
+    of the report's rounding of box corners to 0.01 px (two backends 1e-5
+    px apart can round 303.235 either way)."""
     if isinstance(expected, dict):
         assert actual.keys() == expected.keys(), path
         return all(
@@ -176,7 +178,8 @@ def _close(actual, expected, path='report') -> bool:
             _close(a, e, f'{path}[{i}]')
             for i, (a, e) in enumerate(zip(actual, expected)))
     if isinstance(expected, float):
-        assert abs(actual - expected) <= 1e-3, (path, actual, expected)
+        tolerance = 0.01 + 1e-9 if '.bbox[' in path else 1e-3
+        assert abs(actual - expected) <= tolerance, (path, actual, expected)
         return True
     assert actual == expected, (path, actual, expected)
     return True
