@@ -12,8 +12,10 @@ Paired tests: DeLong's test of the two AUCs on the same images or cases,
 two-sided and one-sided against "model A is not better" (the paper tested
 the hypothesis that FAMO is worse than the control); McNemar's test of the
 two models' correct calls on the positives (sensitivity) and on the
-negatives (specificity). Precision and AP have no paired test: the two
-models' boxes are not paired.
+negatives (specificity); a paired bootstrap over the images of the two
+per-fracture AP50s, which also gives each its interval
+(:func:`~mmdet_famo.evaluation.functional.paired_ap_bootstrap`). Precision
+has no paired test: the two models' boxes are not paired.
 """
 import warnings
 from dataclasses import dataclass
@@ -23,7 +25,8 @@ import numpy as np
 from sklearn.exceptions import UndefinedMetricWarning
 
 from ..evaluation.functional import (COCO_IOU_THRS, auc_confidence_interval,
-                                     box_average_precision, mcnemar_test,
+                                     box_average_precision, match_detections,
+                                     mcnemar_test, paired_ap_bootstrap,
                                      paired_delong_test,
                                      proportion_confidence_interval)
 from ..evaluation.functional.box_shapes import (aspect_ratio_bins,
@@ -43,6 +46,7 @@ AUC_ROWS = (('auc', 'localised_score', 'AUC'),
 DELONG_TWO_SIDED = 'DeLong, two-sided'
 DELONG_ONE_SIDED = 'DeLong, one-sided'
 MCNEMAR = 'McNemar'
+BOOTSTRAP = 'Paired bootstrap over images'
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,8 @@ class PairedTest:
 
     ``statistic`` is DeLong's z (positive when A's AUC is larger) or
     McNemar's statistic; ``only_a_correct`` and ``only_b_correct`` are
-    McNemar's discordant counts; ``reason`` says why ``pvalue`` is nan.
+    McNemar's discordant counts; ``difference_interval`` is the bootstrap's
+    interval of A − B; ``reason`` says why ``pvalue`` is nan.
     """
     name: str
     pvalue: float
@@ -81,6 +86,7 @@ class PairedTest:
     only_a_correct: Optional[int] = None
     only_b_correct: Optional[int] = None
     reason: str = ''
+    difference_interval: Tuple[float, float] = (NAN, NAN)
 
 
 @dataclass(frozen=True)
@@ -177,7 +183,8 @@ def fractured_image_group(runs: Sequence[EvaluationRun],
 
 def fracture_rows(runs: Sequence[EvaluationRun], selected: np.ndarray,
                   settings: StatisticsSettings) -> List[ComparisonRow]:
-    """Per-fracture AP@[.50:.95], AP50 (COCO, every box), and precision and
+    """Per-fracture AP@[.50:.95], AP50 (COCO, every box; with bootstrap
+    intervals and the paired bootstrap test), and precision and
     sensitivity of the boxes at the operating threshold."""
     measures = (
         ('box_mAP', 'Per-fracture AP@[.50:.95]'),
@@ -186,10 +193,41 @@ def fracture_rows(runs: Sequence[EvaluationRun], selected: np.ndarray,
         ('box_sensitivity', 'Per-fracture sensitivity'),
     )
     estimates = [_fracture_estimates(run, selected, settings) for run in runs]
-    return [
+    rows = [
         ComparisonRow(key, label, tuple(e[key] for e in estimates))
         for key, label in measures
     ]
+    rows[1] = _ap50_bootstrap(rows[1], runs, selected, settings)
+    return rows
+
+
+def _ap50_bootstrap(row: ComparisonRow, runs: Sequence[EvaluationRun],
+                    selected: np.ndarray,
+                    settings: StatisticsSettings) -> ComparisonRow:
+    """The AP50 row with each model's bootstrap interval and the paired
+    bootstrap test."""
+    num_gts = runs[0].images['n_fractures'][selected]
+    if num_gts.sum() == 0:
+        return ComparisonRow(row.key, row.label, row.estimates, (PairedTest(
+            BOOTSTRAP, NAN, reason='no fractures'), ))
+    scores, is_tp = [], []
+    for run in runs:
+        detections = [d for d, keep in zip(run.detections, selected) if keep]
+        scores.append([np.reshape(d['pred_scores'], -1) for d in detections])
+        is_tp.append([
+            match_detections(d['pred_bboxes'], d['pred_scores'],
+                             d['gt_bboxes'], [0.5], settings.ap_criterion)[0]
+            for d in detections
+        ])
+    result = paired_ap_bootstrap(scores, is_tp, num_gts,
+                                 settings.confidence_level)
+    estimates = tuple(
+        Estimate(estimate.value, *interval) for estimate, interval in zip(
+            row.estimates, (result.interval_a, result.interval_b)))
+    test = PairedTest(BOOTSTRAP, result.pvalue,
+                      method=f'{result.num_resamples:,} resamples',
+                      difference_interval=result.difference_interval)
+    return ComparisonRow(row.key, row.label, estimates, (test, ))
 
 
 def _fracture_estimates(run: EvaluationRun, selected: np.ndarray,

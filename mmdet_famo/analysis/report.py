@@ -8,8 +8,8 @@ import math
 from typing import List, Sequence
 
 from .evaluation_run import EvaluationRun
-from .paired_statistics import (DELONG_ONE_SIDED, DELONG_TWO_SIDED, MCNEMAR,
-                                Comparison, ComparisonRow, Estimate,
+from .paired_statistics import (BOOTSTRAP, DELONG_ONE_SIDED, DELONG_TWO_SIDED,
+                                MCNEMAR, Comparison, ComparisonRow, Estimate,
                                 GroupComparison, PairedTest)
 from .panels import Panel
 
@@ -94,8 +94,15 @@ def render_report(comparison: Comparison,
         f'one-sided test rejects "{a} is not better than {b}" (the paper '
         'tested the hypothesis that FAMO performs worse than the control). '
         'McNemar compares the two models\' correct calls on the fractured '
-        '(sensitivity) or fracture-free (specificity) images or cases.', '',
-        *_tests_table([*overall.rows['image'], *overall.rows['case']], a, b),
+        '(sensitivity) or fracture-free (specificity) images or cases. '
+        'The paired bootstrap draws the test set\'s images with replacement, '
+        'the same draw for both models, and recomputes both AP50s; its '
+        'p-value is twice the smaller share of differences on either side '
+        'of 0, and it gives the AP50s\' intervals in Table 1.', '',
+        *_tests_table([
+            *overall.rows['fracture'], *overall.rows['image'],
+            *overall.rows['case']
+        ], a, b),
         ''
     ]
     lines += _body_part_section(comparison.body_parts, a, b)
@@ -220,6 +227,10 @@ def _test_name(test: PairedTest, row: ComparisonRow, a: str) -> str:
 def _test_details(test: PairedTest, a: str, b: str) -> str:
     if math.isnan(test.pvalue):
         return ''
+    if test.name == BOOTSTRAP:
+        low, high = test.difference_interval
+        return (f'{test.method}; {a} − {b} interval '
+                f'[{low:+.3f}, {high:+.3f}]')
     if test.name == MCNEMAR:
         return (f'{MCNEMAR_METHODS.get(test.method, test.method)}; '
                 f'{test.only_a_correct} right only by {a}, '
@@ -248,8 +259,9 @@ def _body_part_section(groups: Sequence[GroupComparison], a: str,
     lines += [
         'p-values: DeLong two-sided (one-sided, H0: '
         f'{a} not better) for AUCs, McNemar for sensitivity and '
-        'specificity. A case whose views show different body parts is '
-        'counted under the combined name (e.g. hand+wrist).', ''
+        'specificity, the paired bootstrap for AP50. A case whose views '
+        'show different body parts is counted under the combined name '
+        '(e.g. hand+wrist).', ''
     ]
     for group in groups:
         lines += [
@@ -303,8 +315,9 @@ def _short_tests(row: ComparisonRow) -> str:
         if math.isnan(two_sided.pvalue):
             return format_test(two_sided)
         return f'{format_test(two_sided)} ({format_test(one_sided)})'
-    if MCNEMAR in tests:
-        return format_test(tests[MCNEMAR])
+    for name in (MCNEMAR, BOOTSTRAP):
+        if name in tests:
+            return format_test(tests[name])
     return '—'
 
 

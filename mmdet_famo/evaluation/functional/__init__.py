@@ -15,6 +15,7 @@ from .average_precision import (  # noqa: F401
 
 #: Each lazily imported public name and the submodule that defines it.
 _SUBMODULE_NAMES = {
+    'ap_bootstrap': ('ApBootstrapResult', 'paired_ap_bootstrap'),
     'box_matching': ('OVERLAP_CRITERIA', 'match_detections',
                      'match_to_fractures', 'pairwise_overlaps'),
     'froc': ('FROC_FPS_PER_IMAGE', 'froc_curve', 'froc_sensitivity'),
