@@ -158,7 +158,8 @@ def _header(comparison: Comparison) -> List[str]:
         f'part: {part_counts}.', '',
         f'{settings.confidence_level:.0%} intervals: '
         f"{'Clopper-Pearson' if settings.ci_method == 'exact' else 'Wilson'}"
-        ' for proportions (with their counts), DeLong for AUCs. AP: COCO '
+        ' for proportions (with their counts), DeLong for AUCs, the '
+        'percentiles of a bootstrap over the images for AP50. AP: COCO '
         '101-point interpolation over every box, overlap by '
         f'{HIT_CRITERIA[settings.ap_criterion]}. Sensitivity, specificity '
         "and precision are at each model's own definite operating point, "
