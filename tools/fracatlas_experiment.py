@@ -25,6 +25,7 @@ The work folder records the experiment's settings (``experiment.json``)
 and refuses to go on with others.
 """
 import argparse
+import glob
 import json
 import os
 import os.path as osp
@@ -103,11 +104,22 @@ def write_training_set(annotations: str, fracture_free: int,
             osp.join(annotations, name), json.dumps(subset).encode())
 
 
-def check_settings(work_dir: str, settings: dict) -> None:
+def check_settings(work_dir: str, settings: dict, models: dict) -> None:
     """Record the settings in a new work folder; in one that has them,
     stop unless they are the same (a resumed run must not mix models
-    trained with another encoder, seed or training set)."""
+    trained with another encoder, seed or training set). A model folder
+    that holds another config (``tools/train.py`` dumps the one it
+    trains; a folder from before the settings were recorded has no
+    ``experiment.json``) stops it too."""
     from mmdet_famo.atomic_files import write_atomically
+    for model, config in models.items():
+        dumped = sorted(
+            osp.basename(file)
+            for file in glob.glob(osp.join(work_dir, model, '*.py')))
+        if dumped and osp.basename(config) not in dumped:
+            sys.exit(f'error: {osp.join(work_dir, model)} holds a training '
+                     f'of {", ".join(dumped)}, not {osp.basename(config)}: '
+                     'give another --work-dir, or --restart to delete it')
     path = osp.join(work_dir, 'experiment.json')
     if osp.isfile(path):
         with open(path) as file:
@@ -164,7 +176,8 @@ def main(argv=None):
     check_settings(
         work_dir,
         dict(encoder=args.encoder, epochs=args.epochs,
-             fracture_free=args.fracture_free, seed=args.seed))
+             fracture_free=args.fracture_free, seed=args.seed),
+        MODELS[args.encoder])
     python = sys.executable
     start = time.time()
 

@@ -32,14 +32,35 @@ def test_each_encoder_compares_a_famo_config_with_its_baseline():
 
 def test_work_folder_refuses_other_settings(tmp_path):
     experiment = load_experiment()
+    models = experiment.MODELS
     settings = dict(encoder='lite0', epochs=None, fracture_free=500, seed=0)
-    experiment.check_settings(str(tmp_path), settings)
+    experiment.check_settings(str(tmp_path), settings, models['lite0'])
     with open(tmp_path / 'experiment.json') as file:
         assert json.load(file) == settings
-    experiment.check_settings(str(tmp_path), dict(settings))  # same: go on
+    # the same settings: go on
+    experiment.check_settings(str(tmp_path), dict(settings), models['lite0'])
     with pytest.raises(SystemExit, match=f'{tmp_path} holds an experiment '
                        ".*'encoder': 'lite0'.*--restart"):
         experiment.check_settings(str(tmp_path),
-                                  dict(settings, encoder='lite1'))
+                                  dict(settings, encoder='lite1'),
+                                  models['lite1'])
     with open(tmp_path / 'experiment.json') as file:
         assert json.load(file) == settings  # the record is kept
+
+
+def test_model_folder_of_another_config_is_refused(tmp_path):
+    """A work folder from before the settings were recorded: the config
+    that tools/train.py dumped beside the checkpoints names the model."""
+    experiment = load_experiment()
+    lite0, lite1 = (experiment.MODELS[e] for e in ('lite0', 'lite1'))
+    (tmp_path / 'famo').mkdir()
+    (tmp_path / 'famo' / osp.basename(lite0['famo'])).write_text('')
+    settings = dict(encoder='lite1', epochs=None, fracture_free=500, seed=0)
+    with pytest.raises(SystemExit, match=(
+            f"{tmp_path / 'famo'} holds a training of "
+            f"{osp.basename(lite0['famo'])}, not "
+            f"{osp.basename(lite1['famo'])}")):
+        experiment.check_settings(str(tmp_path), settings, lite1)
+    assert not (tmp_path / 'experiment.json').exists()
+    experiment.check_settings(str(tmp_path), dict(settings, encoder='lite0'),
+                              lite0)  # its own config: go on
