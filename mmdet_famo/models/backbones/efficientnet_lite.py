@@ -79,19 +79,26 @@ class SameConv2d(nn.Conv2d):
     """A convolution with TensorFlow's ``SAME`` padding, computed for each
     input size: stride-2 layers pad more on the bottom and right than on the
     top and left, as the weights were trained (a symmetric padding would
-    shift every stride-2 feature map by half a pixel)."""
+    shift every stride-2 feature map by half a pixel).
+
+    The padding is integer arithmetic on the input's size, so that an
+    exported (traced) ONNX graph computes it anew for each input size
+    rather than keeping the traced size's (``math.ceil`` would turn the
+    size into a constant)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.kernel_size == (1, 1) and self.stride == (1, 1):
+            return super().forward(x)
         pads = []
         for size, kernel, stride in zip(x.shape[:-3:-1],
                                         self.kernel_size[::-1],
                                         self.stride[::-1]):
-            total = max((math.ceil(size / stride) - 1) * stride + kernel -
-                        size, 0)
+            outputs = (size + stride - 1) // stride  # ceil(size / stride)
+            total = (outputs - 1) * stride + kernel - size
+            if kernel < stride:  # else never negative
+                total = max(total, 0)
             pads += [total // 2, total - total // 2]
-        if any(pads):
-            x = F.pad(x, pads)
-        return super().forward(x)
+        return super().forward(F.pad(x, pads))
 
 
 class MBConvBlock(nn.Module):
