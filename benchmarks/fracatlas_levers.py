@@ -24,6 +24,7 @@ import time
 
 import torch
 from mmengine.config import Config
+from mmengine.optim import OptimWrapper
 from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
@@ -88,8 +89,8 @@ def main():
         name: build(encoder, channels)
         for name, (encoder, channels, _) in VARIANTS.items()
     }
-    optimizers = {
-        name: torch.optim.AdamW(model.parameters(), lr=1e-4)
+    optim_wrappers = {
+        name: OptimWrapper(torch.optim.AdamW(model.parameters(), lr=1e-4))
         for name, model in models.items()
     }
     times = {name: [] for name in models}
@@ -98,12 +99,9 @@ def main():
             inputs, samples = batch(VARIANTS[name][2], args.batch_size, index)
             model.train()
             start = time.perf_counter()
-            data = model.data_preprocessor(
-                dict(inputs=list(inputs), data_samples=samples), True)
-            loss, _ = model.parse_losses(model(**data, mode='loss'))
-            optimizers[name].zero_grad()
-            loss.backward()
-            optimizers[name].step()
+            # preprocessing, losses, backward and step, as the runner does
+            model.train_step(dict(inputs=list(inputs), data_samples=samples),
+                             optim_wrappers[name])
             if index >= 2:  # the first two are warm-up
                 times[name].append(time.perf_counter() - start)
 

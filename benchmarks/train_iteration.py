@@ -17,6 +17,7 @@ import time
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
+from mmengine.optim import OptimWrapper
 from mmengine.registry import init_default_scope
 
 import mmdet_famo  # noqa: F401
@@ -42,8 +43,9 @@ def main():
         models[name] = MODELS.build(cfg.model)
     state = copy.deepcopy(models['baseline'].state_dict())
     models['FAMO'].load_state_dict(state)  # same weights
-    optimizers = {
-        name: torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9)
+    optim_wrappers = {
+        name: OptimWrapper(
+            torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9))
         for name, model in models.items()
     }
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
@@ -59,12 +61,8 @@ def main():
         for name, model in models.items():
             model.train()
             start = time.perf_counter()
-            data = model.data_preprocessor(batch, training=True)
-            losses = model(**data, mode='loss')
-            loss, _ = model.parse_losses(losses)
-            optimizers[name].zero_grad()
-            loss.backward()
-            optimizers[name].step()
+            # preprocessing, losses, backward and step, as the runner does
+            model.train_step(batch, optim_wrappers[name])
             if index >= 2:  # the first two are warm-up
                 times[name].append(time.perf_counter() - start)
 
