@@ -7,6 +7,7 @@ Imports neither torch nor MMCV nor MMDetection: the ONNX runtime and the
 DICOM node read with it (:class:`RadiographReader`), and so does the
 training pipeline's :class:`~.transforms.LoadRadiograph`.
 """
+import math
 from typing import NamedTuple, Optional, Tuple
 
 import numpy as np
@@ -129,7 +130,12 @@ def check_decoder(ds: Dataset, path: str) -> None:
 
 def dicom_facts(ds: Dataset) -> dict:
     """The :data:`DICOM_FACTS` of ``ds``; None where absent or empty,
-    spacings as ``(row, column)`` floats in mm, the rest as ``str``."""
+    spacings as ``(row, column)`` floats in mm, the rest as ``str``.
+
+    A spacing is None unless it is two positive finite values: some CR
+    readers write ``0\\0`` for "not calibrated" (pydicom-data's RG1_UNCR
+    does), which is no spacing at all (PS3.3 10.7.1.3).
+    """
     facts = dict.fromkeys(DICOM_FACTS)
     for key, keywords in DICOM_FACTS.items():
         value = next((ds.get(k) for k in keywords if ds.get(k)), None)
@@ -137,7 +143,9 @@ def dicom_facts(ds: Dataset) -> dict:
             continue
         if key.endswith('spacing'):
             values = value if isinstance(value, MultiValue) else [value]
-            facts[key] = tuple(float(v) for v in values)
+            spacing = tuple(float(v) for v in values)
+            if len(spacing) == 2 and all(0 < v < math.inf for v in spacing):
+                facts[key] = spacing
         else:
             facts[key] = str(value)
     return facts

@@ -275,3 +275,15 @@ def test_in_an_mmdet_pipeline(tmp_path):
 def test_invalid_arguments(kwargs):
     with pytest.raises(ValueError):
         LoadRadiograph(**kwargs)
+
+
+def test_uncalibrated_spacing_is_none(tmp_path):
+    # a real CR reader's placeholder for "not calibrated" (pydicom-data's
+    # RG1_UNCR): 0 mm would be no spacing, not a tiny one
+    path = write_dicom(tmp_path / 'uncalibrated.dcm',
+                       phantom(),
+                       PixelSpacing=[0, 0],
+                       ImagerPixelSpacing=[0.15, 0.15])
+    facts = load(path)['radiograph_meta']
+    assert facts['pixel_spacing'] is None
+    assert facts['imager_pixel_spacing'] == (0.15, 0.15)
