@@ -16,6 +16,7 @@ from pydicom.uid import generate_uid
 
 from mmdet_famo.atomic_files import write_atomically
 from mmdet_famo.version import __version__
+from .finding_locations import finding_mask
 from .predictor import ImagePrediction
 from .report import image_name
 
@@ -161,8 +162,9 @@ def save_atomically(ds: Dataset, path: str) -> str:
 
 @dataclass(frozen=True)
 class Finding:
-    """A box of an image at or above the suspected threshold, as the SR and
-    the presentation state show it.
+    """A box of an image at or above the suspected threshold, not merged
+    into a higher-scoring one, as the SR and the presentation state show
+    it.
 
     Args:
         identifier (str): ``image-0001 finding 2``: the image's report name
@@ -192,12 +194,15 @@ class Finding:
 def image_findings(image: ImagePrediction,
                    points: 'OperatingPoints') -> List[Finding]:
     """The :class:`Finding` of each box of ``image`` at or above the
-    suspected threshold, highest score first, each with a new tracking
-    UID."""
+    suspected threshold and not merged into a higher-scoring one
+    (:func:`~.finding_locations.merged_into`), highest score first, each
+    with a new tracking UID."""
+    shown = finding_mask(image.bboxes, image.scores,
+                         points.suspected.threshold)
     findings = []
     for rank, i in enumerate(image.scores.argsort()[::-1], start=1):
         level = points.level_of(float(image.scores[i]))
-        if level is not None:
+        if shown[i]:
             findings.append(
                 Finding(identifier=f'{image_name(image.index)} finding {rank}',
                         tracking_uid=generate_uid(),

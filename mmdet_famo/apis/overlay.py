@@ -4,6 +4,7 @@ import numpy as np
 
 from mmdet_famo.datasets.metainfo import FRACTURE_METAINFO
 from mmdet_famo.evaluation.operating_points import OperatingPoints
+from .finding_locations import finding_mask
 
 #: The fracture class colour of the dataset's palette, as BGR: definite
 #: findings.
@@ -25,7 +26,9 @@ def draw_findings(image: np.ndarray, bboxes: np.ndarray, scores: np.ndarray,
     box in the palette's crimson, a suspected one (at least the suspected
     threshold) a dashed yellow box, each with its score in its colour;
     boxes below the suspected threshold are not drawn: the overlay shows
-    what the verdicts rest on. Definite findings are drawn last, over
+    what the verdicts rest on; nor are boxes merged into a higher-scoring
+    finding at the same place (:func:`~.finding_locations.merged_into`).
+    Definite findings are drawn last, over
     suspected ones. Line width and text grow with the image (about 1/400 of
     its longer side), so boxes read the same on any detector size.
 
@@ -47,7 +50,11 @@ def draw_findings(image: np.ndarray, bboxes: np.ndarray, scores: np.ndarray,
         else image.copy()
     thickness = max(1, round(max(image.shape[:2]) / 400))
     font_scale = 0.4 * thickness
-    levels = [points.level_of(float(score)) for score in scores]
+    shown = finding_mask(bboxes, scores, points.suspected.threshold)
+    levels = [
+        points.level_of(float(score)) if show else None
+        for score, show in zip(scores, shown)
+    ]
     for level in ('suspected', 'definite'):
         colour = FINDING_BGR if level == 'definite' else SUSPECTED_BGR
         for box, score, box_level in zip(bboxes, scores, levels):

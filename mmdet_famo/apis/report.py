@@ -17,6 +17,7 @@ import pydicom
 from mmdet_famo.datasets.radiograph_reader import is_dicom
 from mmdet_famo.evaluation.operating_points import OperatingPoints
 from .cases import Case
+from .finding_locations import merged_into
 from .inputs import InputFailure
 from .predictor import ImageFailure, ImagePrediction
 
@@ -25,7 +26,10 @@ REPORT_FILE = 'report.json'
 LEVEL_RANK = (None, 'suspected', 'definite')
 VERDICT_RULE = (
     'a box scoring >= the suspected threshold is a suspected finding, '
-    '>= the definite threshold a definite one; an image reaches the highest '
+    '>= the definite threshold a definite one, unless at least half of the '
+    'smaller of it and a higher-scoring finding lies in both: then it is '
+    'merged into that finding (merged_into: its rank among the boxes); '
+    'an image reaches the highest '
     'level of its boxes, a case the highest of its views; an image or case '
     'is positive if it reaches a level')
 BBOX_FORMAT = 'x1, y1, x2, y2 in original image pixels'
@@ -181,14 +185,19 @@ def _case_entry(case: Case, number: int, points: OperatingPoints,
 def _image_entry(image: ImagePrediction, points: OperatingPoints,
                  outputs: Dict[str, str], include_identifiers: bool) -> dict:
     order = image.scores.argsort()[::-1]
+    rank_of = {int(i): rank for rank, i in enumerate(order, start=1)}
     levels = [points.level_of(float(score)) for score in image.scores]
     level = highest_level(levels)
+    merged = merged_into(image.bboxes, image.scores,
+                         points.suspected.threshold)
     entry = dict(
         image=image_name(image.index),
         positive=level is not None,
         level=level,
         score=image.score,
-        num_findings=sum(box_level is not None for box_level in levels),
+        num_findings=int(
+            sum(box_level is not None and into < 0
+                for box_level, into in zip(levels, merged))),
         height=image.height,
         width=image.width,
         **{fact: image.radiograph_meta.get(fact)
@@ -196,7 +205,8 @@ def _image_entry(image: ImagePrediction, points: OperatingPoints,
         boxes=[
             dict(bbox=[round(float(v), 2) for v in image.bboxes[i]],
                  score=float(image.scores[i]),
-                 level=levels[i]) for i in order
+                 level=levels[i],
+                 merged_into=rank_of.get(int(merged[i]))) for i in order
         ],
         **outputs)
     if include_identifiers:

@@ -143,7 +143,15 @@ def test_report_cases_follow_studies_and_verdicts_follow_views(
         for image in case['images']:
             scores = [box['score'] for box in image['boxes']]
             assert image['positive'] == (max(scores) >= threshold)
-            assert image['num_findings'] == sum(s >= threshold for s in scores)
+            boxes = image['boxes']
+            merged = [b for b in boxes if b['merged_into'] is not None]
+            assert image['num_findings'] == sum(
+                s >= threshold for s in scores) - len(merged)
+            for box in merged:  # inside a higher finding by half or more
+                finding = boxes[box['merged_into'] - 1]
+                assert finding['merged_into'] is None
+                assert finding['score'] >= box['score'] >= threshold
+                assert covered_share(box['bbox'], finding['bbox']) >= 0.5
     verdicts = [image['positive'] for image in images.values()]
     assert any(verdicts) and not all(verdicts)
     summary = report['summary']
@@ -193,3 +201,11 @@ def test_an_undefined_saved_threshold_is_refused(tmp_path):
         load_operating_points(str(tmp_path))
     with pytest.raises(FileNotFoundError):
         load_operating_points(str(tmp_path / 'missing.json'))
+
+
+def covered_share(a, b) -> float:
+    """The share of the smaller of boxes ``a`` and ``b`` inside both."""
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return max(width, 0) * max(height, 0) / smaller

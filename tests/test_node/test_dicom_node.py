@@ -80,7 +80,8 @@ def report_findings(report: dict, files) -> dict:
     return {
         files[int(image['image'].split('-')[1]) - 1].SOPInstanceUID:
         sorted((box['bbox'], round(box['score'], 6), box['level'])
-               for box in image['boxes'] if box['level'])
+               for box in image['boxes']
+               if box['level'] and box['merged_into'] is None)
         for case in report['cases']
         for image in case['images']
         if any(box['level'] for box in image['boxes'])
