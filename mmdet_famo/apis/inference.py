@@ -100,8 +100,8 @@ def infer_radiographs(predictor: BasePredictor,
         progress (bool): Show a progress bar. Defaults to False.
         model (dict, optional): Config and checkpoint names for the report.
         algorithm (AlgorithmInfo, optional): The model's identity for the
-            SR; by default from ``model``'s config and checkpoint files, or
-            from the predictor's.
+            DICOM results; by default from ``model``'s config and
+            checkpoint files, or from the predictor's.
         replaces (Mapping[str, Sequence[Dataset]], optional): Per
             StudyInstanceUID, earlier SRs that the study's new SR replaces
             (:func:`~.dicom_results.write_dicom_results`).
@@ -116,7 +116,7 @@ def infer_radiographs(predictor: BasePredictor,
                                   ('presentation_state', presentation_state))
         if wanted
     ]
-    if study_results and algorithm is None:
+    if (study_results or secondary_capture) and algorithm is None:
         algorithm = algorithm_of(predictor)
     os.makedirs(out_dir, exist_ok=True)
     start = time.perf_counter()
@@ -124,7 +124,8 @@ def infer_radiographs(predictor: BasePredictor,
     failures: List[Union[ImageFailure, InputFailure]] = list(input_failures)
     predictions: List[ImagePrediction] = []
     outputs: Dict[int, Dict[str, str]] = {}
-    writer = _OutputWriter(out_dir, points, overlays, secondary_capture)
+    writer = _OutputWriter(out_dir, points, overlays, secondary_capture,
+                           algorithm)
     for result in predictor(files, batch_size, progress):
         if isinstance(result, ImageFailure):
             failures.append(result)
@@ -179,8 +180,10 @@ class _OutputWriter:
     relative to the output folder."""
 
     def __init__(self, out_dir: str, points: OperatingPoints, overlays: bool,
-                 secondary_capture: bool) -> None:
+                 secondary_capture: bool,
+                 algorithm: Optional[AlgorithmInfo]) -> None:
         self.out_dir = out_dir
+        self.algorithm = algorithm
         self.points = points
         self.overlays = overlays
         self.secondary_capture = secondary_capture
@@ -210,7 +213,8 @@ class _OutputWriter:
                 instance_number=series[1],
                 description='fracture detector findings: suspected >= '
                 f'{self.points.suspected.threshold:.4g}, definite >= '
-                f'{self.points.definite.threshold:.4g}')
+                f'{self.points.definite.threshold:.4g}',
+                algorithm=self.algorithm)
         return written
 
 

@@ -4,7 +4,9 @@ with the source study.
 The Secondary Capture Image IOD (DICOM PS3.3 A.8.1) needs the Patient and
 General Study modules of the study it belongs to: they are copied from the
 source file, so the output holds the patient's identifiers by construction.
-Write it only where the user asked for DICOM output.
+Write it only where the user asked for DICOM output. Like the SR and the
+presentation state it names the algorithm in its Contributing Equipment
+(IHE AIR: every AI result says what made it).
 """
 import datetime
 import os.path as osp
@@ -19,7 +21,8 @@ from pydicom.uid import SecondaryCaptureImageStorage, generate_uid
 from mmdet_famo.version import __version__
 
 from .dicom_objects import (MANUFACTURER, SECONDARY_CAPTURE_SERIES_NUMBER,
-                            STUDY_TYPE_2_ATTRIBUTES, save_atomically,
+                            STUDY_TYPE_2_ATTRIBUTES, AlgorithmInfo,
+                            contributing_equipment, save_atomically,
                             series_laterality)
 from .private_logging import identifiers_kept_out_of_logs
 
@@ -42,6 +45,7 @@ def write_secondary_capture(path: str,
                             series_instance_uid: str,
                             instance_number: int,
                             description: str,
+                            algorithm: AlgorithmInfo,
                             sop_instance_uid: Optional[str] = None) -> str:
     """Write ``overlay_rgb`` as a Secondary Capture of the source's study.
 
@@ -61,6 +65,7 @@ def write_secondary_capture(path: str,
         series_instance_uid (str): Series of the output.
         instance_number (int): Instance Number in that series.
         description (str): Derivation Description, e.g. the threshold.
+        algorithm (AlgorithmInfo): The model, for Contributing Equipment.
         sop_instance_uid (str, optional): Defaults to a new UID.
 
     Returns:
@@ -103,6 +108,7 @@ def write_secondary_capture(path: str,
         reference.ReferencedSOPClassUID = source.SOPClassUID
         reference.ReferencedSOPInstanceUID = source.SOPInstanceUID
         ds.SourceImageSequence = DicomSequence([reference])
+    ds.ContributingEquipmentSequence = [contributing_equipment(algorithm)]
     ds.set_pixel_data(overlay_rgb, 'RGB', 8, generate_instance_uid=False)
     with identifiers_kept_out_of_logs([source], osp.basename(path)):
         save_atomically(ds, path)  # pydicom checks the values as it writes

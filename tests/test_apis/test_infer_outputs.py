@@ -12,6 +12,7 @@ from mmengine.logging import MMLogger
 from pydicom.uid import SecondaryCaptureImageStorage
 
 from mmdet_famo.apis import draw_findings, infer_radiographs
+from mmdet_famo.apis.inference import algorithm_of
 from mmdet_famo.evaluation.operating_points import given_operating_points
 from tests.dicom_factory import write_dicom
 
@@ -52,6 +53,7 @@ def test_secondary_captures_read_back_in_the_source_study(
                                secondary_capture=True)
 
     case, = report['cases']
+    algorithm = algorithm_of(predictor)
     series = set()
     for number, (source_path, image) in enumerate(zip(study, case['images']),
                                                   start=1):
@@ -68,6 +70,12 @@ def test_secondary_captures_read_back_in_the_source_study(
         assert reference.ReferencedSOPInstanceUID == source.SOPInstanceUID
         assert capture.InstanceNumber == number
         assert capture.Modality == 'OT'
+        # IHE AIR: the algorithm that made it, as in the SR
+        equipment, = capture.ContributingEquipmentSequence
+        assert equipment.PurposeOfReferenceCodeSequence[0].CodeValue == \
+            'Newcode1'  # Processing Algorithm (99IHE)
+        assert equipment.DeviceUID == algorithm.device_uid
+        assert equipment.ManufacturerModelName == algorithm.name
         overlay = mmcv.imread(str(tmp_path / image['overlay']))
         assert (capture.Rows, capture.Columns) == source.pixel_array.shape
         np.testing.assert_array_equal(capture.pixel_array,
