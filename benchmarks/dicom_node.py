@@ -135,6 +135,9 @@ def send_studies(port: int, studies: List[List[str]], last_image: Dict[str,
             time.sleep(max(0., started + pace - time.perf_counter()))
         started = time.perf_counter()
         datasets = [pydicom.dcmread(path) for path in paths]
+        # Nagle's algorithm left on, as storescu leaves it
+        # (docs/conformance.md): a modality's sending, not
+        # the node's (which sets TCP_NODELAY)
         ae = AE(ae_title='MODALITY')
         ae.requested_contexts = [
             build_context(uid)

@@ -64,6 +64,9 @@ def modality(port: int, studies: List[List[str]], acked) -> None:
         datasets = [pydicom.dcmread(path) for path in paths]
         while True:
             try:
+                # Nagle's algorithm left on, as storescu leaves it
+                # (docs/conformance.md): a modality's sending, not
+                # the node's (which sets TCP_NODELAY)
                 ae = AE(ae_title='MODALITY')
                 ae.requested_contexts = [
                     build_context(datasets[0].SOPClassUID)
