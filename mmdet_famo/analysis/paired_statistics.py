@@ -16,6 +16,12 @@ negatives (specificity); a paired bootstrap over the images of the two
 per-fracture AP50s, which also gives each its interval
 (:func:`~mmdet_famo.evaluation.functional.paired_ap_bootstrap`). Precision
 has no paired test: the two models' boxes are not paired.
+
+By body part, each measure is tested once per body part: a family of
+tests of which one falls below 0.05 by chance alone more often than 1 in
+20. :func:`holm_across_groups` adjusts each measure's p-values over the
+body parts (Holm's step-down method, which holds the family-wise error
+rate under any dependence; statsmodels' ``multipletests``).
 """
 import warnings
 from dataclasses import dataclass
@@ -23,6 +29,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from sklearn.exceptions import UndefinedMetricWarning
+from statsmodels.stats.multitest import multipletests
 
 from ..evaluation.functional import (COCO_IOU_THRS, auc_confidence_interval,
                                      box_average_precision, match_detections,
@@ -47,6 +54,11 @@ DELONG_TWO_SIDED = 'DeLong, two-sided'
 DELONG_ONE_SIDED = 'DeLong, one-sided'
 MCNEMAR = 'McNemar'
 BOOTSTRAP = 'Paired bootstrap over images'
+
+
+#: A row's headline test, the first of these it has: the one a table with
+#: a single p-value column shows.
+HEADLINE_TESTS = (DELONG_TWO_SIDED, MCNEMAR, BOOTSTRAP)
 
 
 @dataclass(frozen=True)
@@ -415,3 +427,35 @@ def _mcnemar(correct: Sequence[np.ndarray], thresholds: Sequence[float],
     result = mcnemar_test(*correct)
     return PairedTest(MCNEMAR, result.pvalue, result.statistic, result.method,
                       result.only_a_correct, result.only_b_correct)
+
+
+def headline_test(row: ComparisonRow) -> Optional[PairedTest]:
+    """The row's first :data:`HEADLINE_TESTS` test; None without one."""
+    tests = {test.name: test for test in row.tests}
+    return next((tests[name] for name in HEADLINE_TESTS if name in tests),
+                None)
+
+
+def holm_across_groups(
+        groups: Sequence[GroupComparison]) -> Dict[Tuple[str, str], float]:
+    """Holm-adjusted p-values of each measure's headline test over
+    ``groups`` (the body parts), keyed by (group name, measure key).
+
+    A measure's family is its finite headline p-values, one per group; a
+    group whose test has no p-value (nan) is left out of the family and of
+    the result.
+    """
+    families: Dict[str, List[Tuple[str, float]]] = {}
+    for group in groups:
+        for rows in group.rows.values():
+            for row in rows:
+                test = headline_test(row)
+                if test is not None and not np.isnan(test.pvalue):
+                    families.setdefault(row.key, []).append(
+                        (group.name, test.pvalue))
+    adjusted = {}
+    for key, family in families.items():
+        corrected = multipletests([p for _, p in family], method='holm')[1]
+        for (name, _), pvalue in zip(family, corrected):
+            adjusted[name, key] = float(pvalue)
+    return adjusted

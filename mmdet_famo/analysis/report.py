@@ -10,7 +10,8 @@ from typing import List, Sequence
 from .evaluation_run import EvaluationRun
 from .paired_statistics import (BOOTSTRAP, DELONG_ONE_SIDED, DELONG_TWO_SIDED,
                                 MCNEMAR, Comparison, ComparisonRow, Estimate,
-                                GroupComparison, PairedTest)
+                                GroupComparison, PairedTest, headline_test,
+                                holm_across_groups)
 from .panels import Panel
 
 REPORT_FILE = 'report.md'
@@ -98,7 +99,8 @@ def render_report(comparison: Comparison,
         'The paired bootstrap draws the test set\'s images with replacement, '
         'the same draw for both models, and recomputes both AP50s; its '
         'p-value is twice the smaller share of differences on either side '
-        'of 0, and it gives the AP50s\' intervals in Table 1.', '',
+        'of 0 (each count plus one over the draws plus one, so never 0), '
+        'and it gives the AP50s\' intervals in Table 1.', '',
         *_tests_table([
             *overall.rows['fracture'], *overall.rows['image'],
             *overall.rows['case']
@@ -260,22 +262,30 @@ def _body_part_section(groups: Sequence[GroupComparison], a: str,
     lines += [
         'p-values: DeLong two-sided (one-sided, H0: '
         f'{a} not better) for AUCs, McNemar for sensitivity and '
-        'specificity, the paired bootstrap for AP50. A case whose views '
+        'specificity, the paired bootstrap for AP50. Holm p: the two-sided '
+        'p-value adjusted by Holm\'s method over the body parts with a '
+        f'p-value for the same measure (at most {len(groups)}), the figure '
+        'to read before calling any one body part different. A case whose '
+        'views '
         'show different body parts is counted under the combined name '
         '(e.g. hand+wrist).', ''
     ]
+    adjusted = holm_across_groups(groups)
     for group in groups:
         lines += [
             f'### {group.name} ({group.num_images} images, '
             f'{group.num_cases} cases)', '',
-            f'| Measure | {a} | {b} | {a} − {b} | p |', '|---|---|---|---|---|'
+            f'| Measure | {a} | {b} | {a} − {b} | p | Holm p |',
+            '|---|---|---|---|---|---|'
         ]
         for level_rows in group.rows.values():
             for row in level_rows:
+                holm = adjusted.get((group.name, row.key))
                 lines.append(
                     f'| {row.label} | {format_estimate(row.estimates[0])} | '
                     f'{format_estimate(row.estimates[1])} | '
-                    f'{format_difference(row)} | {_short_tests(row)} |')
+                    f'{format_difference(row)} | {_short_tests(row)} | '
+                    f'{"—" if holm is None else format_pvalue(holm)} |')
         lines.append('')
     return lines
 
@@ -310,16 +320,13 @@ def _box_shape_section(groups: Sequence[GroupComparison], a: str,
 
 
 def _short_tests(row: ComparisonRow) -> str:
-    tests = {test.name: test for test in row.tests}
-    if DELONG_TWO_SIDED in tests:
-        two_sided, one_sided = tests[DELONG_TWO_SIDED], tests[DELONG_ONE_SIDED]
-        if math.isnan(two_sided.pvalue):
-            return format_test(two_sided)
-        return f'{format_test(two_sided)} ({format_test(one_sided)})'
-    for name in (MCNEMAR, BOOTSTRAP):
-        if name in tests:
-            return format_test(tests[name])
-    return '—'
+    test = headline_test(row)
+    if test is None:
+        return '—'
+    if test.name == DELONG_TWO_SIDED and not math.isnan(test.pvalue):
+        one_sided, = (t for t in row.tests if t.name == DELONG_ONE_SIDED)
+        return f'{format_test(test)} ({format_test(one_sided)})'
+    return format_test(test)
 
 
 def _panel_section(panels: Sequence[Panel], comparison: Comparison, a: str,

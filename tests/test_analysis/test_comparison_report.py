@@ -141,12 +141,33 @@ def test_body_parts_show_na_with_the_reason(written):
     ankle = '### ankle (4 images, 2 cases)'
     assert table_row(written.text, ankle, 'Per-image specificity') == [
         'Per-image specificity', 'n/a (no fracture-free images)',
-        'n/a (no fracture-free images)', 'n/a', 'n/a (no fracture-free images)'
+        'n/a (no fracture-free images)', 'n/a',
+        'n/a (no fracture-free images)', '—'
     ]
-    assert table_row(written.text, ankle, 'Per-case AUC')[-1] == \
-        'n/a (needs 2 fractured and 2 fracture-free cases, got 2 and 0)'
+    assert table_row(written.text, ankle, 'Per-case AUC')[-2:] == [
+        'n/a (needs 2 fractured and 2 fracture-free cases, got 2 and 0)', '—'
+    ]
     assert '### hand (10 images, 5 cases)' in written.text
     assert '### wrist (12 images, 6 cases)' in written.text
+
+
+def test_body_parts_give_holm_adjusted_p_values(written):
+    # Per-image AUC is tested on hand and wrist (ankle has no fracture-free
+    # image): Holm over two tests multiplies the smaller p by 2 and keeps
+    # the larger, never below the smaller's adjusted value
+    rows = {
+        part: table_row(written.text, f'### {part} (', 'Per-image AUC')
+        for part in ('hand', 'wrist')
+    }
+    pvalues = {part: float(row[4].split()[0]) for part, row in rows.items()}
+    low, high = sorted(pvalues, key=pvalues.get)
+    first = min(1., 2 * pvalues[low])
+    expected = {low: first, high: max(first, pvalues[high])}
+    for part, row in rows.items():
+        holm = float(row[5])
+        assert holm == pytest.approx(expected[part], abs=2e-3)  # 3 digits
+    assert "adjusted by Holm's method over the body parts with a p-value " \
+        'for the same measure (at most 3)' in written.text
 
 
 def test_roc_curves_are_written_and_linked(written):

@@ -6,8 +6,13 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from mmdet_famo.analysis import StatisticsSettings, compare_runs
-from mmdet_famo.analysis.paired_statistics import (DELONG_ONE_SIDED,
-                                                   DELONG_TWO_SIDED, MCNEMAR)
+from mmdet_famo.analysis.paired_statistics import (BOOTSTRAP,
+                                                   DELONG_ONE_SIDED,
+                                                   DELONG_TWO_SIDED, MCNEMAR,
+                                                   ComparisonRow, Estimate,
+                                                   GroupComparison,
+                                                   PairedTest,
+                                                   holm_across_groups)
 from mmdet_famo.evaluation.functional import (mcnemar_test, paired_delong_test,
                                               shown_scores)
 
@@ -189,3 +194,37 @@ def test_box_shape_groups_equal_the_metric(two_runs, comparison):
                 pytest.approx(run.metrics[key + 'box_sensitivity'])
         assert f"({run.metrics[key + 'num_fractures']} fractures)" in \
             group.name
+
+
+def test_holm_adjusts_each_measure_over_the_groups():
+    def group(name, auc_p, ap_p):
+        auc = ComparisonRow(
+            'image_auc', 'Per-image AUC', (Estimate(0.8), Estimate(0.7)),
+            (PairedTest(DELONG_TWO_SIDED, auc_p),
+             PairedTest(DELONG_ONE_SIDED, auc_p / 2)))
+        ap50 = ComparisonRow('box_AP50', 'Per-fracture AP50',
+                             (Estimate(0.4), Estimate(0.3)),
+                             (PairedTest(BOOTSTRAP, ap_p), ))
+        precision = ComparisonRow('box_precision', 'Per-fracture precision',
+                                  (Estimate(0.5), Estimate(0.4)))
+        return GroupComparison(name, 10, 10, {
+            'fracture': [ap50, precision],
+            'image': [auc]
+        })
+
+    groups = [
+        group('hand', 0.01, 0.5),
+        group('leg', 0.04, math.nan),
+        group('hip', 0.03, 0.02)
+    ]
+    adjusted = holm_across_groups(groups)
+    # AUC, three tests: 0.01 x 3 = 0.03; 0.03 x 2 = 0.06; 0.04 x 1 = 0.04,
+    # raised to 0.06 (step-down: never below an earlier step)
+    assert adjusted['hand', 'image_auc'] == pytest.approx(0.03)
+    assert adjusted['hip', 'image_auc'] == pytest.approx(0.06)
+    assert adjusted['leg', 'image_auc'] == pytest.approx(0.06)
+    # AP50: leg has no p-value, so two tests: 0.02 x 2, then 0.5
+    assert adjusted['hip', 'box_AP50'] == pytest.approx(0.04)
+    assert adjusted['hand', 'box_AP50'] == pytest.approx(0.5)
+    assert ('leg', 'box_AP50') not in adjusted
+    assert not any(key == 'box_precision' for _, key in adjusted)

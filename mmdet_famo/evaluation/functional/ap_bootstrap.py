@@ -6,11 +6,14 @@ images are the independent units (a fracture's boxes and its neighbours'
 false boxes share an image). Each resample draws the test set's images
 with replacement, the same draw for both models, and recomputes both APs
 from their already matched boxes (:func:`.average_precision`); the
-percentile interval of each AP and of their difference follows, and the
+percentile interval of each AP and of their difference follows (Efron and
+Tibshirani, *An Introduction to the Bootstrap*, 1993, ch. 13 and 16). The
 two-sided p-value is twice the smaller share of resampled differences on
-either side of 0 (Efron and Tibshirani, *An Introduction to the
-Bootstrap*, 1993, ch. 13 and 16). Resamples without a fracture, where AP
-is undefined, are drawn again.
+either side of 0, each count taken plus one over the resamples plus one
+(Davison and Hinkley, *Bootstrap Methods and their Application*, 1997,
+eq. 4.11): ``B`` resamples cannot show a p-value below about ``2 / B``,
+and one that none of them contradicts reads ``2 / (B + 1)``, not 0.
+Resamples without a fracture, where AP is undefined, are drawn again.
 """
 from typing import NamedTuple, Sequence, Tuple
 
@@ -81,8 +84,8 @@ def paired_ap_bootstrap(scores: Sequence[Sequence[np.ndarray]],
         low, high = np.percentile(values, [tail, 100 - tail])
         return float(low), float(high)
 
-    pvalue = min(1.0, 2 * min(np.mean(differences <= 0),
-                              np.mean(differences >= 0)))
+    against = min(np.sum(differences <= 0), np.sum(differences >= 0))
+    pvalue = min(1.0, 2 * (against + 1) / (num_resamples + 1))
     return ApBootstrapResult(
         interval(aps[:, 0]), interval(aps[:, 1]), interval(differences),
         float(pvalue), num_resamples)
