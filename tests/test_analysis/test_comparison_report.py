@@ -265,3 +265,17 @@ def test_missing_images_fail_before_writing(two_runs, tmp_path):
 def test_same_names_are_refused(two_runs):
     with pytest.raises(ValueError, match="different names, got 'X' twice"):
         compare_runs((two_runs.a.directory, two_runs.b.directory), ('X', 'X'))
+
+
+def test_too_few_fractured_images_get_no_ap_bootstrap(written):
+    # hand's fractured images are below the bootstrap's minimum: its AP50
+    # has a value but no interval and no test, saying why
+    hand = '### hand (10 images, 5 cases)'
+    fractured = int(
+        re.search(r'Per-fracture AP50 \| [^|]+\| [^|]+\| [^|]+\| n/a \((\d+) '
+                  r'fractured images; the bootstrap needs 10\)',
+                  written.text.split(hand)[1]).group(1))
+    assert 0 < fractured < 10
+    value = table_row(written.text, hand, 'Per-fracture AP50')[1]
+    assert re.fullmatch(r'\d\.\d{3}', value)
+    assert table_row(written.text, hand, 'Per-fracture AP50')[-1] == '—'
