@@ -14,6 +14,8 @@ one belongs to.
 """
 import numpy as np
 
+from mmdet_famo.evaluation.functional.box_matching import pairwise_overlaps
+
 #: Share of the smaller box inside a higher-scoring finding that merges it.
 MERGED_SHARE = 0.5
 
@@ -25,7 +27,8 @@ def merged_into(bboxes: np.ndarray, scores: np.ndarray,
 
     Boxes at or above ``threshold`` are visited from the highest score
     (ties by index); each becomes a finding unless :data:`MERGED_SHARE` of
-    the smaller of it and an earlier finding lies in their intersection, in
+    the smaller of it and an earlier finding lies in their intersection
+    (the metric's ``'iosmall'`` overlap, :func:`pairwise_overlaps`), in
     which case it is merged into the highest such finding.
 
     Args:
@@ -36,25 +39,16 @@ def merged_into(bboxes: np.ndarray, scores: np.ndarray,
     Returns:
         np.ndarray: (N, ) int64.
     """
-    bboxes = np.asarray(bboxes, dtype=np.float64).reshape(-1, 4)
     scores = np.asarray(scores, dtype=np.float64)
+    shares = pairwise_overlaps(bboxes, bboxes, 'iosmall')
     merged = np.full(len(scores), -1, dtype=np.int64)
-    areas = (np.clip(bboxes[:, 2] - bboxes[:, 0], 0, None) *
-             np.clip(bboxes[:, 3] - bboxes[:, 1], 0, None))
     findings = []
     for i in np.argsort(-scores, kind='stable'):
         if scores[i] < threshold:
             break
-        for j in findings:
-            width = min(bboxes[i, 2], bboxes[j, 2]) - max(
-                bboxes[i, 0], bboxes[j, 0])
-            height = min(bboxes[i, 3], bboxes[j, 3]) - max(
-                bboxes[i, 1], bboxes[j, 1])
-            smaller = min(areas[i], areas[j])
-            if width > 0 and height > 0 and \
-                    width * height >= MERGED_SHARE * smaller:
-                merged[i] = j
-                break
+        covering = [j for j in findings if shares[i, j] >= MERGED_SHARE]
+        if covering:
+            merged[i] = covering[0]
         else:
             findings.append(i)
     return merged
